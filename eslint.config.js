@@ -1,0 +1,48 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Layers (../shared/DESIGN.md): each imports others only through their index.ts. */
+const layers = ['mesh', 'model', 'partition', 'compute', 'runtime', 'ui'];
+const deepImportPatterns = [{
+  regex: `^\\.\\.?/(?:.*/)?(?:${layers.join('|')})/(?!index\\.ts$).+`,
+  message: 'Import another layer through its index.ts only (src/<layer>/index.ts).',
+}];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'bench/results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': ['error', { allow: ['warn', 'error'] }],
+    },
+  },
+  {
+    // Cross-layer imports go through the layer's index.ts.
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: deepImportPatterns }] },
+  },
+  {
+    // partition/ is pure: no TF.js, no network, no DOM layers.
+    files: ['src/partition/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          ...deepImportPatterns,
+          { group: ['@tensorflow/*', '**/compute', '**/mesh', '**/ui', '**/runtime'], message: 'partition/ is pure planning code.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['signaling/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'e2e/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);
