@@ -1,0 +1,169 @@
+/**
+ * Rooms: one owner and up to `maxPeersPerRoom - 1` workers. Pure bookkeeping over abstract
+ * connections, so the rules (keys, caps, relay, expiry) are testable without sockets.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { HostMessage, JoinMessage, Role, ServerMessage, SignalingErrorCode } from './protocol.ts';
+
+/** What the room logic needs of a connection. */
+export interface Member {
+  readonly peerId: string;
+  role: Role | null;
+  roomId: string | null;
+  send(message: ServerMessage): void;
+  /** Sends a fatal error and closes the connection. */
+  reject(code: SignalingErrorCode, message: string): void;
+}
+
+interface Room {
+  readonly id: string;
+  /** SHA-256 of the join token: the server never keeps the token itself. */
+  readonly joinHash: Buffer;
+  readonly ownerHash: Buffer;
+  owner: Member | null;
+  readonly workers: Map<string, Member>;
+  lastActiveMs: number;
+}
+
+export interface RoomRules {
+  maxPeersPerRoom: number;
+  maxRooms: number;
+  /** A room without its owner (and without signalling) is closed after this long. */
+  roomIdleMs: number;
+}
+
+export type RoomOutcome = { ok: true } | { ok: false; code: SignalingErrorCode; message: string };
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+const sameHash = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
+
+/** A fresh random peer id (96 bits, base64url). */
+export const newPeerId = (): string => randomBytes(12).toString('base64url');
+
+export class Rooms {
+  private readonly rooms = new Map<string, Room>();
+
+  constructor(
+    private readonly rules: RoomRules,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  /** Creates the room, or lets its owner (proved by the owner token) take it back after a reload. */
+  host(member: Member, msg: HostMessage): RoomOutcome {
+    let room = this.rooms.get(msg.roomId);
+    if (room) {
+      if (!sameHash(room.ownerHash, sha256(msg.ownerToken)) || !sameHash(room.joinHash, sha256(msg.joinToken))) {
+        return { ok: false, code: 'ERR_ROOM_TAKEN', message: 'This room id belongs to another owner; open a new room.' };
+      }
+      // The same owner again: a reload, or a second tab. The newest connection wins.
+      if (room.owner) {
+        const previous = room.owner;
+        room.owner = null;
+        previous.roomId = null;
+        previous.reject('ERR_REPLACED', 'This room was opened again in another tab or after a reload.');
+      }
+    } else {
+      if (this.rooms.size >= this.rules.maxRooms) {
+        return { ok: false, code: 'ERR_SERVER_FULL', message: `The server already holds ${this.rules.maxRooms} rooms; try again later.` };
+      }
+      room = {
+        id: msg.roomId,
+        joinHash: sha256(msg.joinToken),
+        ownerHash: sha256(msg.ownerToken),
+        owner: null,
+        workers: new Map(),
+        lastActiveMs: this.now(),
+      };
+      this.rooms.set(room.id, room);
+    }
+    room.owner = member;
+    member.role = 'owner';
+    member.roomId = room.id;
+    room.lastActiveMs = this.now();
+    for (const worker of room.workers.values()) worker.send({ type: 'peer-joined', peerId: member.peerId, role: 'owner' });
+    return { ok: true };
+  }
+
+  join(member: Member, msg: JoinMessage): RoomOutcome {
+    const room = this.rooms.get(msg.roomId);
+    if (!room) {
+      return { ok: false, code: 'ERR_NO_ROOM', message: 'No such room: it was closed or expired. Scan the owner’s QR code again.' };
+    }
+    if (!sameHash(room.joinHash, sha256(msg.joinToken))) {
+      return { ok: false, code: 'ERR_BAD_KEY', message: 'Wrong join key for this room. Scan the owner’s QR code again.' };
+    }
+    const members = room.workers.size + 1; // the owner's seat is always kept
+    if (members >= this.rules.maxPeersPerRoom) {
+      return { ok: false, code: 'ERR_ROOM_FULL', message: `This room is full (${this.rules.maxPeersPerRoom} devices).` };
+    }
+    room.workers.set(member.peerId, member);
+    member.role = 'worker';
+    member.roomId = room.id;
+    room.lastActiveMs = this.now();
+    room.owner?.send({ type: 'peer-joined', peerId: member.peerId, role: 'worker' });
+    return { ok: true };
+  }
+
+  /** The welcome a member gets right after host/join succeeded. */
+  describeFor(member: Member): { ownerId: string | null; workers: string[] } {
+    const room = member.roomId ? this.rooms.get(member.roomId) : undefined;
+    if (!room) return { ownerId: null, workers: [] };
+    return {
+      ownerId: room.owner?.peerId ?? null,
+      workers: member.role === 'owner' ? [...room.workers.keys()] : [],
+    };
+  }
+
+  /** Relays an opaque WebRTC signal to another member of the sender's room, stamping `from`. */
+  relaySignal(from: Member, to: string, data: Record<string, unknown>): RoomOutcome {
+    const room = from.roomId ? this.rooms.get(from.roomId) : undefined;
+    if (!room) return { ok: false, code: 'ERR_NOT_IN_ROOM', message: 'Join or host a room before signalling.' };
+    const target = room.owner?.peerId === to ? room.owner : room.workers.get(to);
+    if (!target || target === from) {
+      return { ok: false, code: 'ERR_UNKNOWN_PEER', message: `No peer ${to} in this room (it may have just left).` };
+    }
+    room.lastActiveMs = this.now();
+    target.send({ type: 'signal', from: from.peerId, data });
+    return { ok: true };
+  }
+
+  /** Removes a member (closed socket or explicit leave) and tells the others. */
+  leave(member: Member): void {
+    const room = member.roomId ? this.rooms.get(member.roomId) : undefined;
+    const role = member.role;
+    member.roomId = null;
+    if (!room || !role) return;
+    if (role === 'owner') {
+      if (room.owner !== member) return;
+      room.owner = null;
+      for (const worker of room.workers.values()) worker.send({ type: 'peer-left', peerId: member.peerId, role });
+    } else {
+      if (!room.workers.delete(member.peerId)) return;
+      room.owner?.send({ type: 'peer-left', peerId: member.peerId, role });
+    }
+    room.lastActiveMs = this.now();
+  }
+
+  /**
+   * Closes rooms whose owner has been away for `roomIdleMs` (their workers are told why and
+   * disconnected). Returns how many rooms went.
+   */
+  expireIdle(): number {
+    let expired = 0;
+    const nowMs = this.now();
+    for (const room of this.rooms.values()) {
+      if (room.owner || nowMs - room.lastActiveMs < this.rules.roomIdleMs) continue;
+      this.rooms.delete(room.id);
+      expired++;
+      for (const worker of room.workers.values()) {
+        worker.roomId = null;
+        worker.reject('ERR_NO_ROOM', 'The owner has been away too long; this room was closed. Scan a new QR code.');
+      }
+    }
+    return expired;
+  }
+}

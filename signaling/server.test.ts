@@ -1,0 +1,228 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import https from 'node:https';
+import { generateCertificate } from './certificate.ts';
+import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.ts';
+import { connect, hostMsg, joinMsg, ofType, roomId, token, type TestClient } from './test/client.ts';
+
+let server: SignalingServer | null = null;
+const clients: TestClient[] = [];
+
+async function start(opts: Partial<SignalingServerOptions> = {}): Promise<SignalingServer> {
+  server = await createSignalingServer({ port: 0, host: '127.0.0.1', ...opts });
+  return server;
+}
+async function client(): Promise<TestClient> {
+  const c = await connect((server as SignalingServer).port);
+  clients.push(c);
+  return c;
+}
+/** An owner with a fresh room, and the room's credentials. */
+async function hostRoom() {
+  const room = { id: roomId(), join: token(), owner: token() };
+  const owner = await client();
+  owner.send(hostMsg(room.id, room.join, room.owner));
+  const welcome = await owner.next(ofType('welcome'));
+  return { room, owner, welcome };
+}
+async function joinRoom(room: { id: string; join: string }) {
+  const worker = await client();
+  worker.send(joinMsg(room.id, room.join));
+  return { worker, reply: await worker.next((m) => m.type === 'welcome' || m.type === 'error') };
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.ws.terminate();
+  await server?.close();
+  server = null;
+});
+
+describe('signaling server: rooms', () => {
+  it('pairs an owner and a worker and relays signals with the sender stamped by the server', async () => {
+    await start({ iceServers: [{ urls: 'stun:stun.lan:3478' }], lanUrls: ['https://192.0.2.9:8443/'] });
+    const { room, owner, welcome } = await hostRoom();
+    expect(welcome).toMatchObject({ role: 'owner', roomId: room.id, workers: [], lanUrls: ['https://192.0.2.9:8443/'] });
+    const { worker, reply } = await joinRoom(room);
+    if (reply.type !== 'welcome' || welcome.type !== 'welcome') throw new Error('expected welcomes');
+    expect(welcome.ownerId).toBe(welcome.peerId);
+    expect(reply.ownerId).toBe(welcome.peerId);
+    expect(reply.iceServers).toEqual([{ urls: 'stun:stun.lan:3478' }]);
+    expect(await owner.next(ofType('peer-joined'))).toEqual({ type: 'peer-joined', peerId: reply.peerId, role: 'worker' });
+
+    owner.send({ type: 'signal', to: reply.peerId, data: { type: 'offer', sdp: 'v=0' } });
+    expect(await worker.next(ofType('signal'))).toEqual({ type: 'signal', from: welcome.peerId, data: { type: 'offer', sdp: 'v=0' } });
+
+    worker.ws.close();
+    expect(await owner.next(ofType('peer-left'))).toEqual({ type: 'peer-left', peerId: reply.peerId, role: 'worker' });
+  });
+
+  it('refuses a wrong join key with a clear reason and closes the connection', async () => {
+    await start();
+    const { room } = await hostRoom();
+    const { worker, reply } = await joinRoom({ id: room.id, join: token() });
+    expect(reply).toMatchObject({ type: 'error', code: 'ERR_BAD_KEY', fatal: true });
+    expect((reply as { message: string }).message).toMatch(/wrong join key/i);
+    expect((await worker.closed).code).toBe(4000);
+  });
+
+  it('refuses an unknown room', async () => {
+    await start();
+    const { reply } = await joinRoom({ id: roomId(), join: token() });
+    expect(reply).toMatchObject({ type: 'error', code: 'ERR_NO_ROOM', fatal: true });
+  });
+
+  it('caps the devices in a room, owner included', async () => {
+    await start({ maxPeersPerRoom: 3 });
+    const { room } = await hostRoom();
+    expect((await joinRoom(room)).reply.type).toBe('welcome');
+    expect((await joinRoom(room)).reply.type).toBe('welcome');
+    expect((await joinRoom(room)).reply).toMatchObject({ type: 'error', code: 'ERR_ROOM_FULL' });
+  });
+
+  it('lets the owner take its room back after a reload and tells the workers', async () => {
+    await start();
+    const { room, owner } = await hostRoom();
+    const { worker, reply } = await joinRoom(room);
+    owner.ws.close();
+    await worker.next(ofType('peer-left'));
+
+    const intruder = await client();
+    intruder.send(hostMsg(room.id, room.join, token()));
+    expect(await intruder.next()).toMatchObject({ type: 'error', code: 'ERR_ROOM_TAKEN' });
+
+    const reloaded = await client();
+    reloaded.send(hostMsg(room.id, room.join, room.owner));
+    const welcome = await reloaded.next(ofType('welcome'));
+    expect(welcome).toMatchObject({ role: 'owner', workers: [(reply as { peerId: string }).peerId] });
+    expect(await worker.next(ofType('peer-joined'))).toEqual({ type: 'peer-joined', peerId: welcome.peerId, role: 'owner' });
+  });
+
+  it('replaces an owner connection that is still open when the same owner hosts again', async () => {
+    await start();
+    const { room, owner } = await hostRoom();
+    const second = await client();
+    second.send(hostMsg(room.id, room.join, room.owner));
+    await second.next(ofType('welcome'));
+    expect(await owner.next(ofType('error'))).toMatchObject({ code: 'ERR_REPLACED', fatal: true });
+  });
+
+  it('closes a room whose owner stays away, telling its workers why', async () => {
+    await start({ roomIdleMs: 150 });
+    const { room, owner } = await hostRoom();
+    const { worker } = await joinRoom(room);
+    owner.ws.close();
+    expect(await worker.next(ofType('error'))).toMatchObject({ code: 'ERR_NO_ROOM', fatal: true });
+    expect(server?.roomCount()).toBe(0);
+    expect((await joinRoom(room)).reply).toMatchObject({ code: 'ERR_NO_ROOM' });
+  });
+
+  it('refuses another protocol version up front', async () => {
+    await start();
+    const c = await client();
+    c.send({ ...hostMsg(roomId(), token(), token()), protocol: 99 });
+    const reply = await c.next();
+    expect(reply).toMatchObject({ type: 'error', code: 'ERR_PROTOCOL_VERSION', fatal: true });
+    expect((reply as { message: string }).message).toMatch(/reload/i);
+  });
+
+  it('disconnects a connection that never hosts or joins', async () => {
+    await start({ helloTimeoutMs: 100 });
+    const c = await client();
+    expect(await c.next()).toMatchObject({ code: 'ERR_HELLO_TIMEOUT', fatal: true });
+    expect((await c.closed).code).toBe(4000);
+  });
+
+  it('answers a signal to a peer outside the room with an error, not a relay', async () => {
+    await start();
+    const a = await hostRoom();
+    const b = await hostRoom();
+    if (b.welcome.type !== 'welcome') throw new Error('expected welcome');
+    a.owner.send({ type: 'signal', to: b.welcome.peerId, data: { type: 'offer', sdp: 'x' } });
+    expect(await a.owner.next()).toMatchObject({ type: 'error', code: 'ERR_UNKNOWN_PEER', fatal: false });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.owner.messages.filter((m) => m.type === 'signal')).toEqual([]);
+  });
+});
+
+describe('signaling server: limits and hostile input', () => {
+  it('refuses an oversized message but keeps the connection; closes on an absurd one', async () => {
+    await start({ maxMessageBytes: 1024 });
+    const { owner } = await hostRoom();
+    owner.send({ type: 'signal', to: 'AAAAAAAAAAAA', data: { type: 'offer', sdp: 'x'.repeat(2000) } });
+    expect(await owner.next()).toMatchObject({ type: 'error', code: 'ERR_TOO_LARGE', fatal: false });
+    owner.send({ type: 'leave', pad: 1 });
+    expect(await owner.next()).toMatchObject({ code: 'ERR_MALFORMED' }); // still served
+    owner.send('x'.repeat(5000));
+    expect((await owner.closed).code).toBe(1009);
+  });
+
+  it('rate-limits a flooding connection', async () => {
+    await start({ rateBurst: 5, ratePerSec: 1 });
+    const c = await client();
+    for (let i = 0; i < 8; i++) c.send({ type: 'leave', junk: i });
+    const codes = [];
+    for (let i = 0; i < 8; i++) codes.push(((await c.next()) as { code: string }).code);
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('ERR_MALFORMED'));
+    expect(codes.slice(5)).toEqual(Array(3).fill('ERR_RATE_LIMITED'));
+  });
+
+  it('survives 1,000 random junk messages and still pairs a room afterwards', async () => {
+    await start({ rateBurst: 10_000, ratePerSec: 10_000 });
+    const junk = fc.sample(
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.json(),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+        fc.record({ type: fc.constantFrom('host', 'join', 'signal', 'leave', 'nope'), to: fc.string(), data: fc.anything(), protocol: fc.anything() }).map((v) => JSON.stringify(v)),
+        fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+      ),
+      { numRuns: 1_000, seed: 42 },
+    );
+    const attackers = await Promise.all([client(), client(), client(), client()]);
+    junk.forEach((msg, i) => (attackers[i % attackers.length] as TestClient).ws.send(msg));
+    // Every attacker either got answers or was closed; the server itself must keep serving.
+    await new Promise((r) => setTimeout(r, 300));
+    const { room } = await hostRoom();
+    expect((await joinRoom(room)).reply.type).toBe('welcome');
+  });
+
+  it('closes a dead connection that stops answering pings', async () => {
+    await start({ heartbeatMs: 50 });
+    const c = await client();
+    // Stop the client answering pings (ws auto-pongs in its receiver; pausing the socket starves it).
+    (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const before = server?.connectionCount();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(before).toBe(1);
+    expect(server?.connectionCount()).toBe(0);
+  });
+});
+
+describe('signaling server: transport', () => {
+  it('serves plain HTTP to localhost and refuses other WebSocket paths', async () => {
+    await start();
+    const res = await fetch(`http://127.0.0.1:${(server as SignalingServer).port}/`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/npm run build/);
+    const ws = new WebSocket(`ws://127.0.0.1:${(server as SignalingServer).port}/elsewhere`);
+    await expect(new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject))).rejects.toThrow(/404/);
+  });
+
+  it('serves HTTPS and secure WebSockets on the same port as plain HTTP', async () => {
+    const tls = await generateCertificate([]);
+    await start({ tls });
+    const port = (server as SignalingServer).port;
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject);
+    });
+    expect(status).toBe(503);
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/signal`, { rejectUnauthorized: false });
+    await new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject));
+    ws.close();
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(503);
+  });
+});

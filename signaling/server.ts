@@ -1,0 +1,327 @@
+/**
+ * One port, two jobs: serve the built app (HTTPS for LAN devices, plain HTTP for localhost) and
+ * relay WebRTC signaling between the pages of a room over a WebSocket at `/signal`.
+ */
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import sirv from 'sirv';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TokenBucket } from './rate-limit.ts';
+import { Rooms, newPeerId, type Member } from './rooms.ts';
+import {
+  SIGNALING_PROTOCOL_VERSION,
+  parseClientMessage,
+  type ClientMessage,
+  type IceServer,
+  type ServerMessage,
+  type SignalingErrorCode,
+} from './protocol.ts';
+
+export const SIGNAL_PATH = '/signal';
+
+export interface SignalingServerOptions {
+  /** 0 picks a free port (tests). */
+  port: number;
+  host: string;
+  /** Folder of the built app (Vite's dist/); null serves no pages (tests of signaling only). */
+  staticDir: string | null;
+  /** PEM certificate and key; null serves plain HTTP to everyone (tests). */
+  tls: { cert: string; key: string } | null;
+  /** STUN/TURN servers pushed to every page; none by default, host candidates suffice on a LAN. */
+  iceServers: IceServer[];
+  /** HTTPS URLs of this server on LAN addresses, handed to owners for their join link. */
+  lanUrls: string[];
+  /** Devices per room, owner included. Default 16. */
+  maxPeersPerRoom: number;
+  /** Largest signaling message accepted, in bytes. Default 64 KiB. */
+  maxMessageBytes: number;
+  maxRooms: number;
+  maxConnections: number;
+  /** A room whose owner is away this long is closed. Default 10 minutes. */
+  roomIdleMs: number;
+  /** A connection must host or join within this time. Default 10 s. */
+  helloTimeoutMs: number;
+  /** WebSocket ping interval; a connection that misses one pong is terminated. Default 10 s. */
+  heartbeatMs: number;
+  /** Messages per connection: a burst of `rateBurst`, then `ratePerSec` sustained. */
+  rateBurst: number;
+  ratePerSec: number;
+  log: (line: string) => void;
+}
+
+export const DEFAULT_SERVER_OPTIONS: SignalingServerOptions = {
+  port: 8443,
+  host: '0.0.0.0',
+  staticDir: null,
+  tls: null,
+  iceServers: [],
+  lanUrls: [],
+  maxPeersPerRoom: 16,
+  maxMessageBytes: 64 * 1024,
+  maxRooms: 1_000,
+  maxConnections: 1_000,
+  roomIdleMs: 10 * 60_000,
+  helloTimeoutMs: 10_000,
+  heartbeatMs: 10_000,
+  rateBurst: 100,
+  ratePerSec: 20,
+  log: () => {},
+};
+
+/** After this many refused messages in a row the connection is closed. */
+const MAX_STRIKES = 50;
+/** The first byte of a TLS ClientHello record. */
+const TLS_HANDSHAKE_BYTE = 0x16;
+
+export interface SignalingServer {
+  readonly port: number;
+  /** Rooms open now (for tests and the status line). */
+  roomCount(): number;
+  connectionCount(): number;
+  /** The LAN URLs handed to owners; known only once the port is bound. */
+  setLanUrls(urls: string[]): void;
+  close(): Promise<void>;
+}
+
+class Connection implements Member {
+  readonly peerId = newPeerId();
+  role: Member['role'] = null;
+  roomId: string | null = null;
+  alive = true;
+  strikes = 0;
+  constructor(
+    readonly ws: WebSocket,
+    readonly bucket: TokenBucket,
+  ) {}
+
+  send(message: ServerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  error(code: SignalingErrorCode, message: string): void {
+    this.send({ type: 'error', code, message, fatal: false });
+  }
+
+  reject(code: SignalingErrorCode, message: string): void {
+    this.send({ type: 'error', code, message, fatal: true });
+    // 4000–4999 are application close codes; the reason repeats the code for clients that only see the close.
+    this.ws.close(4000, code);
+  }
+}
+
+const isLoopback = (address: string | undefined): boolean =>
+  !!address && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
+
+export async function createSignalingServer(overrides: Partial<SignalingServerOptions> = {}): Promise<SignalingServer> {
+  const opts: SignalingServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
+  const rooms = new Rooms({ maxPeersPerRoom: opts.maxPeersPerRoom, maxRooms: opts.maxRooms, roomIdleMs: opts.roomIdleMs });
+  const connections = new Set<Connection>();
+
+  const serveStatic =
+    opts.staticDir && existsSync(opts.staticDir)
+      ? sirv(opts.staticDir, {
+          single: true,
+          etag: true,
+          setHeaders(res, pathname) {
+            // Hashed build assets never change; everything else is revalidated so updates show.
+            res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+          },
+        })
+      : null;
+
+  const onRequest = (secure: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!secure && opts.tls && !isLoopback(req.socket.remoteAddress)) {
+      // LAN devices need a secure context (WebGPU, service worker, camera): send them to HTTPS.
+      const host = req.headers.host ?? `${req.socket.localAddress ?? 'localhost'}:${port}`;
+      res.writeHead(308, { Location: `https://${host}${req.url ?? '/'}` }).end();
+      return;
+    }
+    if (!serveStatic) {
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('modnn-web: the app is not built. Run `npm run build` (npm start does it for you).\n');
+      return;
+    }
+    serveStatic(req, res, () => {
+      res.writeHead(404).end('Not found\n');
+    });
+  };
+
+  const httpServer = http.createServer(onRequest(false));
+  const httpsServer = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest(true)) : null;
+  // The hard cap closes the socket (1009); messages between the soft and hard caps get a polite error.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes * 4 });
+
+  const onUpgrade = (secure: boolean) => (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    const allowed = secure || !opts.tls || isLoopback(req.socket.remoteAddress);
+    if (path !== SIGNAL_PATH || !allowed) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (connections.size >= opts.maxConnections) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  httpServer.on('upgrade', onUpgrade(false));
+  httpsServer?.on('upgrade', onUpgrade(true));
+
+  wss.on('connection', (ws: WebSocket) => {
+    const conn = new Connection(ws, new TokenBucket(opts.rateBurst, opts.ratePerSec));
+    connections.add(conn);
+    const helloTimer = setTimeout(() => {
+      if (!conn.roomId) conn.reject('ERR_HELLO_TIMEOUT', `Host or join a room within ${opts.helloTimeoutMs} ms.`);
+    }, opts.helloTimeoutMs);
+
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('message', (data, isBinary) => {
+      try {
+        onMessage(conn, data, isBinary);
+      } catch (err) {
+        // A bug here must cost one connection at most, never the server.
+        opts.log(`signaling: internal error on ${conn.peerId}: ${(err as Error).stack ?? String(err)}`);
+        conn.error('ERR_MALFORMED', 'The server could not handle that message.');
+      }
+    });
+    ws.on('error', () => {}); // 'close' follows; ws reports protocol errors (e.g. 1009) through it
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      connections.delete(conn);
+      rooms.leave(conn);
+    });
+  });
+
+  function refuse(conn: Connection, code: SignalingErrorCode, message: string): void {
+    conn.strikes++;
+    if (conn.strikes > MAX_STRIKES) conn.reject(code, `${message} Too many refused messages; disconnecting.`);
+    else conn.error(code, message);
+  }
+
+  function onMessage(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (!conn.bucket.take()) {
+      refuse(conn, 'ERR_RATE_LIMITED', `Slow down: at most ${opts.ratePerSec} messages per second.`);
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      refuse(conn, 'ERR_MALFORMED', 'Binary frames are not part of the signaling protocol.');
+      return;
+    }
+    if (bytes.length > opts.maxMessageBytes) {
+      refuse(conn, 'ERR_TOO_LARGE', `Message of ${bytes.length} bytes exceeds the limit of ${opts.maxMessageBytes}.`);
+      return;
+    }
+    const parsed = parseClientMessage(bytes.toString('utf8'));
+    if (!parsed.ok) {
+      refuse(conn, 'ERR_MALFORMED', `Malformed message: ${parsed.reason}.`);
+      return;
+    }
+    conn.strikes = 0;
+    handle(conn, parsed.value);
+  }
+
+  function handle(conn: Connection, msg: ClientMessage): void {
+    switch (msg.type) {
+      case 'host':
+      case 'join': {
+        if (msg.protocol !== SIGNALING_PROTOCOL_VERSION) {
+          conn.reject(
+            'ERR_PROTOCOL_VERSION',
+            `This page speaks signaling protocol ${msg.protocol}, the server ${SIGNALING_PROTOCOL_VERSION}. Reload the page to get the current app.`,
+          );
+          return;
+        }
+        if (conn.roomId) {
+          conn.error('ERR_ALREADY_IN_ROOM', 'This connection is already in a room.');
+          return;
+        }
+        const outcome = msg.type === 'host' ? rooms.host(conn, msg) : rooms.join(conn, msg);
+        if (!outcome.ok) {
+          conn.reject(outcome.code, outcome.message);
+          return;
+        }
+        const { ownerId, workers } = rooms.describeFor(conn);
+        conn.send({
+          type: 'welcome',
+          role: msg.type === 'host' ? 'owner' : 'worker',
+          roomId: msg.roomId,
+          peerId: conn.peerId,
+          ownerId,
+          workers,
+          iceServers: opts.iceServers,
+          lanUrls: opts.lanUrls,
+          maxPeersPerRoom: opts.maxPeersPerRoom,
+        });
+        opts.log(`room ${msg.roomId.slice(0, 6)}…: ${msg.type === 'host' ? 'owner' : 'worker'} ${conn.peerId} in`);
+        return;
+      }
+      case 'signal': {
+        const outcome = rooms.relaySignal(conn, msg.to, msg.data);
+        if (!outcome.ok) conn.error(outcome.code, outcome.message);
+        return;
+      }
+      case 'leave':
+        rooms.leave(conn);
+        conn.ws.close(1000, 'leave');
+        return;
+    }
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }, opts.heartbeatMs);
+  const sweep = setInterval(() => rooms.expireIdle(), Math.max(50, Math.min(30_000, opts.roomIdleMs / 4)));
+  heartbeat.unref();
+  sweep.unref();
+
+  // HTTP and HTTPS share the port: peek at the first byte of each connection to route it.
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      (chunk[0] === TLS_HANDSHAKE_BYTE && httpsServer ? httpsServer : httpServer).emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+    socket.on('error', () => socket.destroy());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(opts.port, opts.host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (tcp.address() as net.AddressInfo).port;
+
+  return {
+    port,
+    roomCount: () => rooms.size,
+    connectionCount: () => connections.size,
+    setLanUrls: (urls) => {
+      opts.lanUrls = [...urls];
+    },
+    async close() {
+      clearInterval(heartbeat);
+      clearInterval(sweep);
+      for (const conn of connections) conn.ws.terminate();
+      wss.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    },
+  };
+}
