@@ -1,0 +1,180 @@
+// The plan types come from partition/ (the layer above). The import is type-only and erased, so
+// there is no run-time cycle; this executor moves to compute/ once that layer exists.
+import type { PlanStep, TileSlice } from '../../partition/index.ts';
+import type { GraphNode, ModelGraph } from '../graph.ts';
+import { nodeWindow, shapeSize } from '../graph.ts';
+import { ModelError, modelAssert } from '../errors.ts';
+import { csrVecMul } from '../sparse.ts';
+import type { ModelWeights } from '../weights.ts';
+import { denseWeight } from '../weights.ts';
+import type { PaddedInput } from './applyNode.ts';
+import { applyNode } from './applyNode.ts';
+import type { Tensor, Tensor3D, TfModule } from './tfModule.ts';
+
+const noPadding = { top: 0, bottom: 0, left: 0, right: 0 };
+
+interface Band {
+  readonly tensor: Tensor3D;
+  /** First row and column of the band in the node's output coordinates. */
+  readonly row: number;
+  readonly col: number;
+}
+
+function nodeAt(graph: ModelGraph, id: number): GraphNode {
+  const node = graph.nodes[id];
+  if (node === undefined) throw new ModelError('ERR_MODEL_EXECUTION', `executePlan: no node ${id} in '${graph.name}'`);
+  return node;
+}
+
+/** Runs one node on whole inputs with the layer's own padding. */
+function runWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, node: GraphNode, values: ReadonlyMap<number, Tensor>): Tensor {
+  const inputs: PaddedInput[] = node.inputs.map((id) => {
+    const band = values.get(id);
+    if (band === undefined) throw new ModelError('ERR_MODEL_EXECUTION', `executePlan: '${node.name}' runs before its input ${id}`);
+    return { band, pad: nodeWindow(node)?.padding ?? noPadding };
+  });
+  return applyNode(tf, node, weights, inputs);
+}
+
+/**
+ * Computes one device's slice of a spatial block: crops the block inputs to the rectangles the
+ * slice names, then runs every node on exactly the rows/columns the slice lists, with 'valid'
+ * padding plus the slice's true border padding. Returns the device's output tile.
+ *
+ * @param source the whole output of each external input node (held by the owner).
+ */
+export function runTileSlice(
+  tf: TfModule,
+  graph: ModelGraph,
+  weights: ModelWeights,
+  slice: TileSlice,
+  source: (nodeId: number) => Tensor3D,
+): Tensor3D {
+  const bands = new Map<number, Band>();
+  for (const input of slice.inputs) {
+    const { rows, cols } = input.rect;
+    const full = source(input.nodeId);
+    const height = Math.max(0, rows.end - rows.start + 1);
+    const width = Math.max(0, cols.end - cols.start + 1);
+    const tensor = tf.slice(full, [Math.min(rows.start, full.shape[0]), Math.min(cols.start, full.shape[1]), 0], [height, width, -1]);
+    bands.set(input.nodeId, { tensor, row: rows.start, col: cols.start });
+  }
+  let last: Band | undefined;
+  for (const nodeSlice of slice.nodes) {
+    const node = nodeAt(graph, nodeSlice.nodeId);
+    const inputs = nodeSlice.inputs.map((cut): PaddedInput => {
+      const height = Math.max(0, cut.rect.rows.end - cut.rect.rows.start + 1);
+      const width = Math.max(0, cut.rect.cols.end - cut.rect.cols.start + 1);
+      if (height * width === 0) {
+        // The cut lies wholly in the border padding: nothing is read, only padding is made.
+        const channels = nodeAt(graph, cut.producerId).outputShape[2] ?? 0;
+        return { band: tf.zeros([height, width, channels]), pad: cut.pad };
+      }
+      const band = bands.get(cut.producerId);
+      if (band === undefined) {
+        throw new ModelError('ERR_MODEL_EXECUTION', `runTileSlice: '${node.name}' needs node ${cut.producerId}, which the slice does not hold`);
+      }
+      const offsetRow = cut.rect.rows.start - band.row;
+      const offsetCol = cut.rect.cols.start - band.col;
+      modelAssert(offsetRow >= 0 && offsetCol >= 0 && offsetRow + height <= band.tensor.shape[0] && offsetCol + width <= band.tensor.shape[1],
+        'ERR_MODEL_EXECUTION', () => `runTileSlice: '${node.name}' reads rows ${cut.rect.rows.start}..${cut.rect.rows.end} of node ${cut.producerId}, band holds ${band.row}..${band.row + band.tensor.shape[0] - 1}`);
+      return { band: tf.slice(band.tensor, [offsetRow, offsetCol, 0], [height, width, -1]), pad: cut.pad };
+    });
+    const output = applyNode(tf, node, weights, inputs) as Tensor3D;
+    const expected = [nodeSlice.out.rows.end - nodeSlice.out.rows.start + 1, nodeSlice.out.cols.end - nodeSlice.out.cols.start + 1];
+    modelAssert(output.shape[0] === expected[0] && output.shape[1] === expected[1], 'ERR_MODEL_EXECUTION', () =>
+      `runTileSlice: '${node.name}' produced ${output.shape[0]}×${output.shape[1]}, the slice expects ${expected[0]}×${expected[1]}`);
+    last = { tensor: output, row: nodeSlice.out.rows.start, col: nodeSlice.out.cols.start };
+    bands.set(node.id, last);
+  }
+  if (last === undefined) throw new ModelError('ERR_MODEL_EXECUTION', 'runTileSlice: the slice has no nodes');
+  return last.tensor;
+}
+
+/**
+ * Merges tiles into the whole map, checking that every cell is written exactly once (a plan
+ * whose tiles overlap or leave a gap is wrong, not just imprecise).
+ */
+function mergeTiles(tf: TfModule, shape: readonly number[], tiles: readonly { slice: TileSlice; output: Tensor3D }[]): Tensor3D {
+  const [h, w, c] = shape as [number, number, number];
+  const merged = new Float32Array(h * w * c);
+  const written = new Uint8Array(h * w);
+  for (const { slice, output } of tiles) {
+    const values = output.dataSync();
+    const { rows, cols } = slice.tile;
+    const width = cols.end - cols.start + 1;
+    for (let r = rows.start; r <= rows.end; r++) {
+      for (let q = cols.start; q <= cols.end; q++) {
+        written[r * w + q] = (written[r * w + q] as number) + 1;
+        const from = ((r - rows.start) * width + (q - cols.start)) * c;
+        merged.set(values.subarray(from, from + c), (r * w + q) * c);
+      }
+    }
+  }
+  const bad = written.findIndex((count) => count !== 1);
+  modelAssert(bad === -1, 'ERR_MODEL_EXECUTION', () =>
+    `executePlan: output cell (${Math.floor(bad / w)}, ${bad % w}) is written ${written[bad]} times`);
+  return tf.tensor3d(merged, [h, w, c]);
+}
+
+/**
+ * The reference executor: runs a plan's steps on the TF.js backend of `tf` one slice at a time,
+ * as the devices would, and merges them the way the owner does. Returns the model's output
+ * (batchless). Call it inside `tf.tidy`, or dispose the result and intermediates yourself.
+ *
+ * @param input the image, [H, W, C].
+ */
+export function executePlan(
+  tf: TfModule,
+  graph: ModelGraph,
+  weights: ModelWeights,
+  steps: readonly PlanStep[],
+  input: Tensor,
+): Tensor {
+  const values = new Map<number, Tensor>([[graph.inputId, input]]);
+  const full = (id: number): Tensor3D => {
+    const value = values.get(id);
+    if (value === undefined) throw new ModelError('ERR_MODEL_EXECUTION', `executePlan: node ${id} is used before it is computed`);
+    return value as Tensor3D;
+  };
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'owner':
+        for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, weights, nodeAt(graph, id), values));
+        break;
+      case 'spatial': {
+        const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
+        const tiles = step.slices.map((slice) => ({ slice, output: runTileSlice(tf, graph, weights, slice, full) }));
+        values.set(outputId, mergeTiles(tf, nodeAt(graph, outputId).outputShape, tiles));
+        break;
+      }
+      case 'fc': {
+        const node = nodeAt(graph, step.nodeId);
+        const attrs = node.attrs;
+        modelAssert(attrs.op === 'dense', 'ERR_MODEL_EXECUTION', () => `executePlan: fc step on '${node.name}' (${attrs.op})`);
+        const x = full(node.inputs[0] as number).dataSync();
+        const y = new Float64Array(shapeSize(node.outputShape));
+        for (const worker of step.workers) {
+          // The worker's sparse product on the values it was sent; the owner scatter-adds.
+          const partial = csrVecMul(Array.from(worker.inputIndex, (i) => x[i] as number), worker.weights);
+          worker.outputIndex.forEach((j, k) => { y[j] = (y[j] as number) + (partial[k] as number); });
+        }
+        let out: Tensor = tf.tensor1d(Float32Array.from(y));
+        if (node.attrs.op === 'dense' && node.attrs.useBias) {
+          const bias = node.weights[1];
+          if (bias !== undefined) out = tf.add(out, tf.tensor1d(denseWeight(weights, bias.name, bias.shape)));
+        }
+        // Bias and activation on the owner: it alone sees every contribution to an output.
+        values.set(step.nodeId, applyNode(tf, { ...node, attrs: { op: 'activation', activation: attrs.activation }, weights: [] }, weights, [{ band: out, pad: noPadding }]));
+        break;
+      }
+    }
+  }
+  return full(graph.outputId);
+}
+
+/** Runs the whole graph on the owner alone, node by node, through the same kernels as slices. */
+export function executeWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, input: Tensor): Tensor {
+  const steps: PlanStep[] = [{ kind: 'owner', nodeIds: graph.nodes.filter((n) => n.id !== graph.inputId).map((n) => n.id) }];
+  return executePlan(tf, graph, weights, steps, input);
+}

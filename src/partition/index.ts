@@ -1,0 +1,24 @@
+/**
+ * partition/: pure planning. Model graph and device profiles in, a plan out: BODP, the 2D grid,
+ * fused blocks, MSCC + FGCP for sparse Dense layers, the cost model and the planner.
+ * No TF.js, no DOM, no I/O, no clock; randomness only from a seed that is passed in.
+ */
+
+// Errors
+export { PartitionError } from './errors.ts';
+export type { PartitionErrorCode } from './errors.ts';
+
+// Spatial partitioning
+export { biasedSplit, sharesToRanges } from './biasedSplit.ts';
+export { backProjectAxis, rangeLength, rectArea, rectHull } from './geometry.ts';
+export type { AxisProjection, AxisWindow, Range, Rect } from './geometry.ts';
+export { isClosedSpatialBlock, layerUnits } from './units.ts';
+export type { LayerUnit } from './units.ts';
+export { fullRect, sliceBlock, sliceCost } from './spatialSlices.ts';
+export type { InputCut, NodeSlice, SliceCost, TileAssignment, TileSlice } from './spatialSlices.ts';
+export { gridTiling, squarestGrid, stripTiling } from './tilings.ts';
+export type { SplitAxis } from './tilings.ts';
+
+// Plans
+export type { FcStep, OwnerStep, PlanStep, SpatialScheme, SpatialStep } from './plan.ts';
+export type { FcScheme, FcWorkerSlice } from './sparse/fcSlice.ts';
