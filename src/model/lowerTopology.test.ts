@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelError } from './errors.ts';
+import type { ModelError } from './errors.ts';
 import type { ModelGraph } from './graph.ts';
 import { lowerLayersModel, lowerModelJson } from './lowerTopology.ts';
 
@@ -28,10 +28,6 @@ function kitchenSink(): tf.LayersModel {
   const dense = tf.layers.dense({ units: 5 }).apply(dropped) as tf.SymbolicTensor;
   const softmax = tf.layers.softmax().apply(dense) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: softmax });
-}
-
-function opOf(graph: ModelGraph, name: string): string | undefined {
-  return graph.nodes.find((node) => node.name === name)?.attrs.op;
 }
 
 describe('lowerLayersModel', () => {

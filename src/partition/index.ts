@@ -22,3 +22,19 @@ export type { SplitAxis } from './tilings.ts';
 // Plans
 export type { FcStep, OwnerStep, PlanStep, SpatialScheme, SpatialStep } from './plan.ts';
 export type { FcScheme, FcWorkerSlice } from './sparse/fcSlice.ts';
+
+// Sparse fully-connected layers
+export { spectralCoclustering } from './sparse/coclustering.ts';
+export type { CoClustering, EdgeWeight } from './sparse/coclustering.ts';
+export { assignRows, countCross, mscc } from './sparse/mscc.ts';
+export type { MsccOptions, MsccPartition } from './sparse/mscc.ts';
+export { fgcp } from './sparse/fgcp.ts';
+export type { FgcpResult } from './sparse/fgcp.ts';
+export { hopcroftKarp, minimumVertexCover } from './sparse/vertexCover.ts';
+export type { Bipartite, Matching, VertexCover } from './sparse/vertexCover.ts';
+export { randomizedSvd } from './sparse/randomizedSvd.ts';
+export type { TruncatedSvd } from './sparse/randomizedSvd.ts';
+export { kMeans } from './sparse/kmeans.ts';
+export type { KMeansResult } from './sparse/kmeans.ts';
+export { fcTraffic, partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse/fcPartition.ts';
+export type { FcPartition, FcTraffic } from './sparse/fcPartition.ts';

@@ -1,0 +1,111 @@
+import type { CsrMatrix } from '../../model/index.ts';
+import { csrNnz } from '../../model/index.ts';
+import { biasedSplit } from '../biasedSplit.ts';
+import type { FcScheme, FcWorkerSlice } from './fcSlice.ts';
+import { entriesOf, fgcp, localSlice } from './fgcp.ts';
+import type { MsccOptions } from './mscc.ts';
+import { mscc } from './mscc.ts';
+
+const bytesPerFloat32 = 4;
+
+/** A partitioned Dense layer with what it costs on the wire. */
+export interface FcPartition {
+  readonly scheme: FcScheme;
+  /** One slice per device in plan order (a device may have an empty slice). */
+  readonly workers: readonly FcWorkerSlice[];
+  /** Nonzeros each device computes (its work). */
+  readonly loads: readonly number[];
+  /** Cross nonzeros (MSCC + FGCP only; 0 for the output split, which has no input ownership). */
+  readonly crossCount: number;
+  /** Values FGCP added to cover cross entries (0 for the output split). */
+  readonly extraValues: number;
+}
+
+/** Activation bytes on the wire for one inference, device 0 being the owner. */
+export interface FcTraffic {
+  /** Bytes the owner sends each device (0 for itself). */
+  readonly bytesToDevice: readonly number[];
+  /** Bytes each device returns. */
+  readonly bytesFromDevice: readonly number[];
+  /** Messages: one each way per worker with a non-empty slice. */
+  readonly messages: number;
+  readonly totalBytes: number;
+}
+
+/** Traffic of a set of FC worker slices (static index lists: only values travel). */
+export function fcTraffic(workers: readonly FcWorkerSlice[], ownerDevice = 0): FcTraffic {
+  const deviceCount = workers.reduce((max, w) => Math.max(max, w.device + 1), 0);
+  const bytesToDevice = new Array<number>(deviceCount).fill(0);
+  const bytesFromDevice = new Array<number>(deviceCount).fill(0);
+  let messages = 0;
+  for (const worker of workers) {
+    if (worker.device === ownerDevice || worker.weights.rowPtr[worker.weights.rows] === 0) continue;
+    bytesToDevice[worker.device] = (bytesToDevice[worker.device] as number) + worker.inputIndex.length * bytesPerFloat32;
+    bytesFromDevice[worker.device] = (bytesFromDevice[worker.device] as number) + worker.outputIndex.length * bytesPerFloat32;
+    messages += 2;
+  }
+  const totalBytes = [...bytesToDevice, ...bytesFromDevice].reduce((a, b) => a + b, 0);
+  return { bytesToDevice, bytesFromDevice, messages, totalBytes };
+}
+
+/**
+ * MSCC + FGCP (ALGORITHMS.md §6): capability-balanced co-clusters, then minimum vertex covers for
+ * the cross entries. Each device stores only its own nonzeros.
+ */
+export function partitionFcMsccFgcp(matrix: CsrMatrix, capabilities: readonly number[], options: MsccOptions = {}): FcPartition {
+  const clusters = mscc(matrix, capabilities, options);
+  const result = fgcp(matrix, clusters.rowOwner, clusters.colOwner, capabilities.length);
+  return {
+    scheme: 'msccFgcp',
+    workers: result.workers,
+    loads: result.workers.map((w) => w.weights.rowPtr[w.weights.rows] as number),
+    crossCount: result.crossCount,
+    extraValues: result.extraValues,
+  };
+}
+
+/**
+ * The baseline: contiguous output columns per device, cut so each device's nonzeros follow its
+ * capability share, and the whole input x broadcast to every device.
+ */
+export function partitionFcOutputSplit(matrix: CsrMatrix, capabilities: readonly number[]): FcPartition {
+  const nnz = csrNnz(matrix);
+  const targets = biasedSplit(nnz, capabilities);
+  const colCounts = new Int32Array(matrix.cols);
+  for (let t = 0; t < nnz; t++) {
+    const c = matrix.colIdx[t] as number;
+    colCounts[c] = (colCounts[c] as number) + 1;
+  }
+  // Column c goes to the device whose cumulative target range contains the column's midpoint.
+  const colOwner = new Int32Array(matrix.cols);
+  let cumulative = 0;
+  let device = 0;
+  let deviceEnd = targets[0] as number;
+  for (let c = 0; c < matrix.cols; c++) {
+    const middle = cumulative + (colCounts[c] as number) / 2;
+    while (device < targets.length - 1 && middle >= deviceEnd) {
+      device++;
+      deviceEnd += targets[device] as number;
+    }
+    colOwner[c] = device;
+    cumulative += colCounts[c] as number;
+  }
+  const byDevice = capabilities.map(() => [] as ReturnType<typeof entriesOf>);
+  for (const entry of entriesOf(matrix)) byDevice[colOwner[entry.col] as number]?.push(entry);
+  const allInputs = Int32Array.from({ length: matrix.rows }, (_, i) => i);
+  const workers = byDevice.map((entries, d) => {
+    const slice = localSlice(d, entries);
+    if (entries.length === 0) return slice;
+    // Broadcast: the device receives all of x, so its local rows are every input row.
+    const localRows = new Map<number, number>();
+    slice.inputIndex.forEach((row, i) => localRows.set(row, i));
+    const rowPtr = new Int32Array(matrix.rows + 1);
+    for (let r = 0; r < matrix.rows; r++) {
+      const local = localRows.get(r);
+      const count = local === undefined ? 0 : (slice.weights.rowPtr[local + 1] as number) - (slice.weights.rowPtr[local] as number);
+      rowPtr[r + 1] = (rowPtr[r] as number) + count;
+    }
+    return { ...slice, inputIndex: allInputs, weights: { ...slice.weights, rows: matrix.rows, rowPtr } };
+  });
+  return { scheme: 'outputSplit', workers, loads: workers.map((w) => w.weights.rowPtr[w.weights.rows] as number), crossCount: 0, extraValues: 0 };
+}
