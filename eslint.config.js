@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 /** Layers (../shared/DESIGN.md): each imports others only through their index.ts. */
 const layers = ['mesh', 'model', 'partition', 'compute', 'runtime', 'ui'];
 const deepImportPatterns = [{
-  regex: `^\\.\\.?/(?:.*/)?(?:${layers.join('|')})/(?!index\\.ts$).+`,
+  regex: `^\\.\\.?/(?:.*/)?(?:${layers.join('|')})/(?!index\\.ts$).+\\.ts$`,
   message: 'Import another layer through its index.ts only (src/<layer>/index.ts).',
 }];
 

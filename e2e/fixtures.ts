@@ -1,0 +1,45 @@
+/** Test fixtures: a real server on 127.0.0.1 serving the built app, and pages as devices. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test as base, expect, type Browser, type Page } from '@playwright/test';
+import { createSignalingServer, type SignalingServer } from '../signaling/server.ts';
+import { deviceContextOptions } from './browser.ts';
+
+const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+
+export interface Fixtures {
+  server: SignalingServer;
+  baseUrl: string;
+  /** Opens a page in a fresh context: a separate device with its own storage. */
+  newDevice: (label: string) => Promise<Page>;
+}
+
+export const test = base.extend<Fixtures>({
+  // Playwright's fixture API needs a destructuring pattern even when nothing is used.
+  // eslint-disable-next-line no-empty-pattern
+  server: async ({}, use) => {
+    const server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: distDir });
+    await use(server);
+    await server.close();
+  },
+  baseUrl: async ({ server }, use) => {
+    await use(`http://127.0.0.1:${server.port}/`);
+  },
+  // Depends on the server so that pages close before the server does (no reconnect noise).
+  newDevice: async ({ browser, server: _server }: { browser: Browser; server: SignalingServer }, use) => {
+    const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
+    await use(async (label) => {
+      const context = await browser.newContext(deviceContextOptions);
+      contexts.push(context);
+      const page = await context.newPage();
+      page.on('pageerror', (err) => console.error(`[${label}] page error: ${err.message}`));
+      page.on('console', (msg) => {
+        if (msg.type() === 'error' || msg.type() === 'warning') console.error(`[${label}] ${msg.type()}: ${msg.text()}`);
+      });
+      return page;
+    });
+    for (const context of contexts) await context.close().catch(() => {});
+  },
+});
+
+export { expect };

@@ -1,0 +1,19 @@
+/** Entry point: a join link (`#room=…&key=…`) makes this page a worker; otherwise it owns a room. */
+import { parseJoinFragment } from './mesh/index.ts';
+import { startOwnerPage, startWorkerPage } from './ui/index.ts';
+import './ui/style.css';
+
+const root = document.getElementById('app') as HTMLElement;
+const join = parseJoinFragment(location.hash);
+// A different fragment means a different role or room: start clean.
+window.addEventListener('hashchange', () => location.reload());
+
+const started = join ? startWorkerPage(root, join) : startOwnerPage(root);
+started.catch((err: unknown) => {
+  root.textContent = '';
+  const p = document.createElement('p');
+  p.className = 'banner error';
+  p.textContent = `modnn-web could not start: ${err instanceof Error ? err.message : String(err)}`;
+  root.append(p);
+  console.error(err);
+});

@@ -1,0 +1,47 @@
+/**
+ * Metadata schemas of the membership messages (hello, welcome, heartbeat, leave, probe).
+ * Every control message from a peer is narrowed by one of these before use.
+ */
+import * as v from 'valibot';
+
+/** The mesh protocol spoken on top of the wire format; a hello with another one is refused. */
+export const MESH_PROTOCOL_VERSION = 1;
+
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+const shortText = (max: number) => v.pipe(v.string(), v.maxLength(max));
+
+export const deviceInfoSchema = v.object({
+  /** Stable for one tab (survives reloads), so a device that reconnects replaces its old link. */
+  deviceId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)),
+  /** Readable name, e.g. "Pixel 7 · Android 14" or "Chrome on Linux". */
+  name: shortText(80),
+  /** TF.js backends this browser can offer, most capable first. */
+  backends: v.pipe(v.array(v.picklist(BACKENDS)), v.maxLength(BACKENDS.length)),
+  cores: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
+  memoryGb: v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(4096))),
+  userAgent: shortText(400),
+});
+export type DeviceInfo = v.InferOutput<typeof deviceInfoSchema>;
+
+export const helloSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), app: shortText(40), device: deviceInfoSchema });
+export type Hello = v.InferOutput<typeof helloSchema>;
+
+export const welcomeSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), owner: deviceInfoSchema });
+export type Welcome = v.InferOutput<typeof welcomeSchema>;
+
+export const refuseSchema = v.object({ code: shortText(40), message: shortText(400) });
+export type Refuse = v.InferOutput<typeof refuseSchema>;
+
+export const heartbeatSchema = v.object({ t: v.pipe(v.number(), v.finite()) });
+export type Heartbeat = v.InferOutput<typeof heartbeatSchema>;
+
+export const leaveSchema = v.object({ reason: shortText(200) });
+export type Leave = v.InferOutput<typeof leaveSchema>;
+
+/** Narrows metadata with a schema; null when it does not match (the caller drops the peer). */
+export function parseMeta<S extends v.GenericSchema>(schema: S, meta: unknown): v.InferOutput<S> | null {
+  const result = v.safeParse(schema, meta);
+  return result.success ? result.output : null;
+}

@@ -1,0 +1,279 @@
+/**
+ * A message link to one peer over a frame transport: chunking with back-pressure, reassembly
+ * with validation, request/response correlation, byte counters. Anything malformed from the
+ * peer destroys the link with the reason; nothing from the peer can throw into the caller.
+ */
+import { MeshError, WireDecodeError } from '../errors.ts';
+import { Emitter } from './emitter.ts';
+import type { FrameTransport } from './transport.ts';
+import {
+  DEFAULT_CHUNK_BYTES,
+  MessageKind,
+  Reassembler,
+  encodeFrames,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type WireLimits,
+  type WireTensor,
+} from './wire/index.ts';
+
+export interface LinkOptions {
+  /** Body bytes per frame. Default 64 KiB (Chromium's maximum is 256 KiB). */
+  chunkBytes: number;
+  /** Stop queueing frames when the channel holds this much. Default 4 MiB. */
+  highWaterBytes: number;
+  /** …and resume when it has drained to this. Default 1 MiB. */
+  lowWaterBytes: number;
+  /** A channel that does not drain for this long is considered dead. Default 30 s. */
+  drainTimeoutMs: number;
+  /** Default time a request waits for its response. 30 s. */
+  requestTimeoutMs: number;
+  limits: Partial<WireLimits>;
+}
+
+export const DEFAULT_LINK_OPTIONS: LinkOptions = {
+  chunkBytes: DEFAULT_CHUNK_BYTES,
+  highWaterBytes: 4 * 1024 * 1024,
+  lowWaterBytes: 1024 * 1024,
+  drainTimeoutMs: 30_000,
+  requestTimeoutMs: 30_000,
+  limits: {},
+};
+
+export interface LinkStats {
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+}
+
+/** What a request handler returns: the response's metadata and tensors. */
+export interface Reply {
+  meta?: unknown;
+  tensors?: readonly WireTensor[];
+}
+export type RequestHandler = (request: IncomingMessage) => Promise<Reply> | Reply;
+
+export interface SendOptions {
+  /**
+   * Skip the queue (heartbeats): sent at once even while a large message is being paced.
+   * Only for messages that fit in one frame.
+   */
+  urgent?: boolean;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface PendingRequest {
+  resolve: (message: IncomingMessage) => void;
+  reject: (error: MeshError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type LinkEvents = {
+  /** Every message except responses, which settle their request instead. */
+  message: IncomingMessage;
+  /** Once, when the link is gone; with the reason unless it was closed on purpose. */
+  close: MeshError | null;
+};
+
+export class MessageLink extends Emitter<LinkEvents> {
+  readonly stats: LinkStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+  private readonly options: LinkOptions;
+  private readonly reassembler: Reassembler;
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextMessageId = 1;
+  private nextRequestId = 1;
+  private sendChain: Promise<void> = Promise.resolve();
+  private requestHandler: RequestHandler | null = null;
+  private destroyed = false;
+  private lastFrameAt = Date.now();
+  private closeReason: MeshError | null = null;
+
+  constructor(
+    private readonly transport: FrameTransport,
+    options: Partial<LinkOptions> = {},
+  ) {
+    super();
+    this.options = { ...DEFAULT_LINK_OPTIONS, ...options };
+    this.reassembler = new Reassembler(this.options.limits);
+    transport.onFrame = (frame) => this.onFrame(frame);
+    transport.onClose = (error) => this.destroy(error ?? new MeshError('ERR_CONNECTION', 'the connection closed'));
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  /** Why the link closed (null while open, or when closed on purpose). */
+  get reason(): MeshError | null {
+    return this.closeReason;
+  }
+
+  /** When the last frame of any message arrived (liveness during long transfers too). */
+  get lastFrameAtMs(): number {
+    return this.lastFrameAt;
+  }
+
+  /** Bytes queued in the channel right now. */
+  get bufferedAmount(): number {
+    return this.transport.bufferedAmount;
+  }
+
+  /**
+   * Sends one message. Messages go out one after another in call order, each paced by the
+   * channel's buffered amount; resolves when its last frame is handed to the channel.
+   */
+  send(message: OutgoingMessage, options: SendOptions = {}): Promise<void> {
+    if (this.destroyed) return Promise.reject(new MeshError('ERR_DESTROYED', 'this link is closed'));
+    if (options.urgent) {
+      try {
+        this.writeFrames(message, true);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    const sent = this.sendChain.then(() => this.writePaced(message));
+    this.sendChain = sent.catch(() => {}); // one failed send must not block the next
+    return sent;
+  }
+
+  /** Sends a request and waits for its response (or the remote handler's error). */
+  request(meta: unknown, tensors: readonly WireTensor[] = [], options: RequestOptions = {}): Promise<IncomingMessage> {
+    if (this.destroyed) return Promise.reject(new MeshError('ERR_DESTROYED', 'this link is closed'));
+    const requestId = this.nextRequestId;
+    this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1;
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(pending.timer);
+        this.pending.delete(requestId);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      const pending: PendingRequest = {
+        resolve: (m) => (settle(), resolve(m)),
+        reject: (e) => (settle(), reject(e)),
+        timer: setTimeout(() => pending.reject(new MeshError('ERR_TIMEOUT', `no response to request ${requestId} within ${timeoutMs} ms`)), timeoutMs),
+      };
+      const onAbort = () => pending.reject(new MeshError('ERR_TIMEOUT', `request ${requestId} was aborted`));
+      options.signal?.addEventListener('abort', onAbort);
+      this.pending.set(requestId, pending);
+      this.send({ kind: MessageKind.Request, requestId, meta, tensors }).catch((err: MeshError) => pending.reject(err));
+    });
+  }
+
+  /** Answers incoming requests. Without a handler, requests are refused with ERR_NO_HANDLER. */
+  setRequestHandler(handler: RequestHandler | null): void {
+    this.requestHandler = handler;
+  }
+
+  /** Closes the link; idempotent. `error` says why (null: closed on purpose). */
+  destroy(error: MeshError | null = null): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.closeReason = error;
+    this.reassembler.clear();
+    const gone = error ?? new MeshError('ERR_DESTROYED', 'the link was closed');
+    for (const pending of [...this.pending.values()]) pending.reject(gone);
+    this.transport.onFrame = null;
+    this.transport.onClose = null;
+    this.transport.close();
+    this.emit('close', error);
+    this.removeAllListeners();
+  }
+
+  private async writePaced(message: OutgoingMessage): Promise<void> {
+    const { highWaterBytes, lowWaterBytes, drainTimeoutMs } = this.options;
+    for (const frame of this.framesOf(message)) {
+      if (this.destroyed) throw new MeshError('ERR_DESTROYED', 'the link closed while sending');
+      if (this.transport.bufferedAmount > highWaterBytes) {
+        await this.transport.waitForDrain(lowWaterBytes, drainTimeoutMs);
+        if (this.destroyed) throw new MeshError('ERR_DESTROYED', 'the link closed while sending');
+      }
+      this.transport.send(frame);
+      this.stats.bytesSent += frame.byteLength;
+    }
+    this.stats.messagesSent++;
+  }
+
+  private writeFrames(message: OutgoingMessage, singleFrameOnly: boolean): void {
+    const frames = [...this.framesOf(message)];
+    if (singleFrameOnly && frames.length > 1) throw new RangeError('MessageLink.send: an urgent message must fit in one frame');
+    for (const frame of frames) {
+      this.transport.send(frame);
+      this.stats.bytesSent += frame.byteLength;
+    }
+    this.stats.messagesSent++;
+  }
+
+  private framesOf(message: OutgoingMessage): Generator<Uint8Array, void, undefined> {
+    const messageId = this.nextMessageId;
+    this.nextMessageId = (this.nextMessageId + 1) >>> 0 || 1;
+    return encodeFrames(message, messageId, this.options.chunkBytes);
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    if (this.destroyed) return;
+    this.lastFrameAt = Date.now();
+    this.stats.bytesReceived += frame.byteLength;
+    let message: IncomingMessage | null;
+    try {
+      message = this.reassembler.push(frame);
+    } catch (err) {
+      if (err instanceof WireDecodeError) {
+        this.destroy(err);
+        return;
+      }
+      throw err;
+    }
+    if (!message) return;
+    this.stats.messagesReceived++;
+    switch (message.kind) {
+      case MessageKind.Response:
+      case MessageKind.ErrorResponse:
+        this.settle(message);
+        return;
+      case MessageKind.Request:
+        void this.answer(message);
+        return;
+      default:
+        this.emit('message', message);
+    }
+  }
+
+  private settle(message: IncomingMessage): void {
+    const pending = this.pending.get(message.requestId);
+    // A late response (after a timeout) is dropped quietly: the requester has moved on.
+    if (!pending) return;
+    if (message.kind === MessageKind.Response) {
+      pending.resolve(message);
+      return;
+    }
+    const meta = (message.meta ?? {}) as { code?: unknown; message?: unknown };
+    const text = typeof meta.message === 'string' ? meta.message : 'no reason given';
+    const code = typeof meta.code === 'string' ? meta.code : 'ERR_UNKNOWN';
+    pending.reject(new MeshError('ERR_REMOTE', `peer failed request ${message.requestId}: ${text}`, code));
+  }
+
+  private async answer(request: IncomingMessage): Promise<void> {
+    let reply: OutgoingMessage;
+    try {
+      if (!this.requestHandler) throw Object.assign(new Error('this peer does not take requests'), { code: 'ERR_NO_HANDLER' });
+      const result = await this.requestHandler(request);
+      reply = { kind: MessageKind.Response, requestId: request.requestId, meta: result.meta ?? null, tensors: result.tensors ?? [] };
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      reply = {
+        kind: MessageKind.ErrorResponse,
+        requestId: request.requestId,
+        meta: { code: typeof e.code === 'string' ? e.code : 'ERR_HANDLER', message: String(e.message ?? err) },
+      };
+    }
+    if (this.destroyed) return;
+    await this.send(reply).catch(() => {}); // the link closing is reported through 'close'
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The owner's side of the star: hosts the room, opens a WebRTC link to every worker that joins,
+ * runs the handshake and throughput probe, keeps each link's health, and offers requests to
+ * ready workers. A misbehaving or vanished worker costs only its own link.
+ */
+import type { SignalData } from 'simple-peer';
+import { MeshError } from '../errors.ts';
+import type { DeviceInfo } from './control.ts';
+import { Emitter } from './emitter.ts';
+import { MessageLink, type LinkOptions, type LinkStats, type RequestOptions } from './link.ts';
+import { probeThroughput, type ProbeOptions } from './probe.ts';
+import { joinLink, joinTokenFor, ownerTokenFor, type RoomCredentials } from './room-credentials.ts';
+import { PeerSession, type SessionOptions } from './session.ts';
+import { SignalingClient, type SignalingState, type WebSocketFactory, type Welcome } from './signaling-client.ts';
+import type { PeerTransport, PeerTransportFactory } from './peer-transport.ts';
+import type { IncomingMessage, WireTensor } from './wire/index.ts';
+
+export type PeerState = 'connecting' | 'handshake' | 'probing' | 'ready' | 'gone';
+
+/** What the owner knows about one worker (a snapshot; see `OwnerMesh.peers()`). */
+export interface PeerView {
+  /** The worker's id in the room (changes when it reconnects). */
+  peerId: string;
+  state: PeerState;
+  device: DeviceInfo | null;
+  /** Smoothed round-trip time in ms. */
+  rttMs: number | null;
+  /** Measured owner→worker throughput in bytes per second. */
+  throughputBytesPerSec: number | null;
+  stats: LinkStats;
+  /** Why the worker is gone, for the peer list. */
+  reason: string | null;
+}
+
+export interface OwnerMeshOptions {
+  credentials: RoomCredentials;
+  signalingUrl: string;
+  createSocket: WebSocketFactory;
+  createTransport: PeerTransportFactory;
+  local: DeviceInfo;
+  /** The page's own URL, used for the join link when the server knows no LAN URL. */
+  pageUrl: string;
+  link?: Partial<LinkOptions>;
+  session?: Partial<SessionOptions>;
+  probe?: Partial<ProbeOptions>;
+  /** How long a gone worker stays in the list (with its reason). Default 30 s. */
+  keepGoneMs?: number;
+}
+
+type OwnerEvents = {
+  /** Anything in `peers()` changed. */
+  change: void;
+  'peer-ready': PeerView;
+  'peer-gone': PeerView;
+  signaling: SignalingState;
+  /** Server-side problems (e.g. the room was taken); shown to the user. */
+  error: MeshError;
+};
+
+interface Entry {
+  view: PeerView;
+  transport: PeerTransport;
+  session: PeerSession | null;
+}
+
+/** Failures worth another attempt while the worker is still in the room (not lies or garbage). */
+const RETRYABLE: ReadonlySet<string> = new Set(['ERR_CONNECTION', 'ERR_PEER_SILENT', 'ERR_TIMEOUT']);
+const MAX_ATTEMPTS = 4;
+const RETRY_BASE_MS = 1_000;
+
+export class OwnerMesh extends Emitter<OwnerEvents> {
+  private readonly entries = new Map<string, Entry>();
+  /** Workers the server says are in the room now. */
+  private readonly inRoom = new Set<string>();
+  /** Connection attempts per worker since it was last ready. */
+  private readonly attempts = new Map<string, number>();
+  private signaling: SignalingClient | null = null;
+  private welcome: Welcome | null = null;
+  private closed = false;
+
+  constructor(private readonly options: OwnerMeshOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const { credentials } = this.options;
+    const [joinToken, ownerToken] = await Promise.all([joinTokenFor(credentials.joinKey), ownerTokenFor(credentials.ownerSecret)]);
+    if (this.closed) return;
+    const signaling = new SignalingClient(
+      this.options.signalingUrl,
+      { type: 'host', roomId: credentials.roomId, joinToken, ownerToken },
+      { createSocket: this.options.createSocket },
+    );
+    this.signaling = signaling;
+    signaling.on('state', (state) => this.emit('signaling', state));
+    signaling.on('error', (err) => this.emit('error', err));
+    signaling.on('welcome', (welcome) => {
+      this.welcome = welcome;
+      this.inRoom.clear();
+      for (const workerId of welcome.workers) {
+        this.inRoom.add(workerId);
+        this.connect(workerId);
+      }
+      this.emit('change', undefined);
+    });
+    signaling.on('peer-joined', ({ peerId, role }) => {
+      if (role !== 'worker') return;
+      this.inRoom.add(peerId);
+      this.connect(peerId);
+    });
+    signaling.on('peer-left', ({ peerId }) => {
+      this.inRoom.delete(peerId);
+      // A worker that left signaling before its link was up will not answer: give up on it.
+      // A ready link is judged by its own heartbeat (it may outlive a signaling hiccup).
+      const entry = this.entries.get(peerId);
+      if (entry && entry.view.state !== 'ready') this.drop(peerId, new MeshError('ERR_PEER_LEFT', 'left the room before connecting'));
+    });
+    signaling.on('signal', ({ from, data }) => this.entries.get(from)?.transport.signal(data as unknown as SignalData));
+    signaling.start();
+  }
+
+  /** The link workers open (and the QR code shows): the server's LAN HTTPS URL when it has one. */
+  joinUrl(): string {
+    const base = this.welcome?.lanUrls[0] ?? this.options.pageUrl;
+    return joinLink(base, this.options.credentials.roomId, this.options.credentials.joinKey);
+  }
+
+  get roomId(): string {
+    return this.options.credentials.roomId;
+  }
+
+  get signalingState(): SignalingState {
+    return this.signaling?.state ?? 'connecting';
+  }
+
+  /** Snapshot of every worker, ready or not, in join order. */
+  peers(): PeerView[] {
+    return [...this.entries.values()].map((e) => ({ ...e.view, stats: { ...e.view.stats } }));
+  }
+
+  readyPeers(): PeerView[] {
+    return this.peers().filter((p) => p.state === 'ready');
+  }
+
+  /** Sends a request to a ready worker and waits for its response. */
+  request(peerId: string, meta: unknown, tensors: readonly WireTensor[] = [], options: RequestOptions = {}): Promise<IncomingMessage> {
+    const entry = this.entries.get(peerId);
+    if (!entry?.session || entry.view.state !== 'ready') {
+      return Promise.reject(new MeshError('ERR_DESTROYED', `worker ${peerId} is not ready`));
+    }
+    return entry.session.link.request(meta, tensors, options);
+  }
+
+  /** Disconnects a worker (it may join again). */
+  remove(peerId: string, reason = 'removed by the owner'): void {
+    const entry = this.entries.get(peerId);
+    if (!entry) return;
+    this.inRoom.delete(peerId); // no automatic reconnect
+    entry.session?.leave(reason);
+    this.drop(peerId, new MeshError('ERR_PEER_LEFT', reason));
+  }
+
+  /** Tells every worker goodbye and leaves the room (page closing). */
+  close(reason = 'the owner closed the room'): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [peerId, entry] of this.entries) {
+      entry.session?.leave(reason);
+      entry.transport.close();
+      this.entries.delete(peerId);
+    }
+    this.signaling?.stop();
+    this.emit('change', undefined);
+  }
+
+  private connect(peerId: string): void {
+    const current = this.entries.get(peerId);
+    if (this.closed || (current && current.view.state !== 'gone')) return;
+    this.attempts.set(peerId, (this.attempts.get(peerId) ?? 0) + 1);
+    const transport = this.options.createTransport({
+      initiator: true,
+      iceServers: this.welcome?.iceServers ?? [],
+      onSignal: (data) => this.signaling?.sendSignal(peerId, data),
+    });
+    const entry: Entry = {
+      transport,
+      session: null,
+      view: { peerId, state: 'connecting', device: null, rttMs: null, throughputBytesPerSec: null, stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 }, reason: null },
+    };
+    this.entries.set(peerId, entry);
+    this.emit('change', undefined);
+    transport.connected.then(
+      () => this.onConnected(peerId, entry),
+      (err: MeshError) => this.drop(peerId, err, entry),
+    );
+  }
+
+  private onConnected(peerId: string, entry: Entry): void {
+    if (this.entries.get(peerId) !== entry) return;
+    const link = new MessageLink(entry.transport, this.options.link);
+    const session = new PeerSession(link, 'owner', this.options.local, this.options.session);
+    entry.session = session;
+    entry.view.stats = link.stats; // live counters
+    entry.view.state = 'handshake';
+    this.emit('change', undefined);
+    session.on('rtt', () => {
+      entry.view.rttMs = session.rttMs;
+      this.emit('change', undefined);
+    });
+    session.on('close', (reason) => this.drop(peerId, reason ?? new MeshError('ERR_PEER_LEFT', 'the link closed'), entry));
+    session.on('ready', (device) => void this.onReady(peerId, entry, device));
+  }
+
+  private async onReady(peerId: string, entry: Entry, device: DeviceInfo): Promise<void> {
+    entry.view.device = device;
+    // The same device again (it reconnected with a new room id): the newest link wins.
+    for (const [otherId, other] of this.entries) {
+      if (otherId !== peerId && other.view.device?.deviceId === device.deviceId) {
+        other.session?.leave('replaced by a newer connection');
+        this.drop(otherId, new MeshError('ERR_PEER_LEFT', 'replaced by a newer connection from the same device'), other);
+      }
+    }
+    entry.view.state = 'probing';
+    this.emit('change', undefined);
+    try {
+      const probe = await probeThroughput((entry.session as PeerSession).link, this.options.probe);
+      entry.view.throughputBytesPerSec = probe.bytesPerSec;
+    } catch (err) {
+      if (this.entries.get(peerId) !== entry) return; // dropped meanwhile; already reported
+      this.drop(peerId, err instanceof MeshError ? err : new MeshError('ERR_PROTOCOL', `throughput probe failed: ${(err as Error).message}`), entry);
+      return;
+    }
+    if (this.entries.get(peerId) !== entry || entry.view.state !== 'probing') return;
+    entry.view.state = 'ready';
+    this.attempts.delete(peerId);
+    this.emit('change', undefined);
+    this.emit('peer-ready', { ...entry.view });
+  }
+
+  private drop(peerId: string, reason: MeshError, only?: Entry): void {
+    const entry = this.entries.get(peerId);
+    if (!entry || (only && entry !== only) || entry.view.state === 'gone') return;
+    entry.view.state = 'gone';
+    entry.view.reason = reason.message.replace(/^modnn-web: /, '');
+    entry.session?.drop(reason);
+    entry.transport.close();
+    this.emit('peer-gone', { ...entry.view });
+    this.emit('change', undefined);
+    const attempts = this.attempts.get(peerId) ?? 0;
+    if (RETRYABLE.has(reason.code) && this.inRoom.has(peerId) && attempts < MAX_ATTEMPTS) {
+      // Still in the room: try again, backing off (a phone that hung may recover).
+      setTimeout(() => {
+        if (this.entries.get(peerId) === entry && this.inRoom.has(peerId)) this.connect(peerId);
+      }, RETRY_BASE_MS * 2 ** (attempts - 1));
+    }
+    // Keep the gone worker visible for a while, with its reason, then forget it.
+    setTimeout(() => {
+      if (this.entries.get(peerId) === entry) {
+        this.entries.delete(peerId);
+        this.attempts.delete(peerId);
+        this.emit('change', undefined);
+      }
+    }, this.options.keepGoneMs ?? 30_000);
+  }
+}

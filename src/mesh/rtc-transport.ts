@@ -1,0 +1,170 @@
+/**
+ * A frame transport over one WebRTC data channel, set up by simple-peer with trickle ICE.
+ *
+ * simple-peer is imported as its prebundled browser build: the package's main entry expects
+ * Node's `global`, `process` and `Buffer`, which the prebundled file carries inside itself,
+ * so the app needs no Node polyfills.
+ */
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import type { Instance as PeerInstance, SignalData } from 'simple-peer';
+import { MeshError } from '../errors.ts';
+import type { FrameTransport } from './transport.ts';
+
+export interface RtcTransportOptions {
+  initiator: boolean;
+  /** From the server's welcome; empty on a LAN (host candidates only, no public STUN). */
+  iceServers: RTCIceServer[];
+  /** Called with each signal (offer, answer, candidate) to relay to the other side. */
+  onSignal: (data: SignalData) => void;
+  /** Give up if the channel is not open by then. Default 15 s. */
+  connectTimeoutMs?: number;
+}
+
+/** simple-peer keeps the RTCDataChannel private; we need it for `bufferedamountlow`. */
+type PeerWithChannel = PeerInstance & { _channel?: RTCDataChannel | null };
+
+/** Frames that may arrive before anyone listens (see `onFrame`); more means a misbehaving peer. */
+const MAX_EARLY_FRAMES = 256;
+
+export class RtcTransport implements FrameTransport {
+  onClose: ((error: MeshError | null) => void) | null = null;
+  /** Resolves when the data channel is open; rejects if it fails or times out first. */
+  readonly connected: Promise<void>;
+  private readonly peer: PeerWithChannel;
+  private open = false;
+  private closed = false;
+  private frameHandler: ((frame: Uint8Array) => void) | null = null;
+  private earlyFrames: Uint8Array[] = [];
+
+  constructor(options: RtcTransportOptions) {
+    this.peer = new SimplePeer({
+      initiator: options.initiator,
+      trickle: true,
+      // Always pass the list: simple-peer's own default points at public STUN servers.
+      config: { iceServers: options.iceServers },
+      channelConfig: { ordered: true },
+    });
+    this.peer.on('signal', (data: SignalData) => options.onSignal(data));
+    this.peer.on('data', (data: Uint8Array) => {
+      // simple-peer hands a Buffer view of the received ArrayBuffer; pass a plain view on.
+      this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    this.peer.on('close', () => this.finish(this.open ? new MeshError('ERR_CONNECTION', 'the data channel closed') : null));
+    this.peer.on('error', (err: Error & { code?: string }) => {
+      this.finish(new MeshError('ERR_CONNECTION', `WebRTC: ${err.message}`, err.code));
+    });
+    const timeoutMs = options.connectTimeoutMs ?? 15_000;
+    this.connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new MeshError('ERR_CONNECTION', `no WebRTC connection within ${timeoutMs} ms (are both devices on the same network?)`));
+        this.close();
+      }, timeoutMs);
+      this.peer.once('connect', () => {
+        clearTimeout(timer);
+        this.open = true;
+        resolve();
+      });
+      this.peer.once('close', () => {
+        clearTimeout(timer);
+        reject(new MeshError('ERR_CONNECTION', 'the connection closed before it opened'));
+      });
+    });
+    this.connected.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+  }
+
+  /**
+   * The receiver of frames. Frames that arrive before it is set are kept and handed over when
+   * it is: simple-peer emits 'connect' only after a getStats round trip, while the other side
+   * may already have sent its first message on the open channel.
+   */
+  get onFrame(): ((frame: Uint8Array) => void) | null {
+    return this.frameHandler;
+  }
+
+  set onFrame(handler: ((frame: Uint8Array) => void) | null) {
+    this.frameHandler = handler;
+    if (!handler || this.earlyFrames.length === 0) return;
+    // Hand over on a microtask: whoever set the handler (a link being constructed) finishes
+    // wiring its own listeners first. No data event can run in between.
+    queueMicrotask(() => {
+      const early = this.earlyFrames;
+      this.earlyFrames = [];
+      for (const frame of early) {
+        if (this.frameHandler !== handler) return;
+        handler(frame);
+      }
+    });
+  }
+
+  private deliver(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (this.frameHandler && this.earlyFrames.length === 0) {
+      this.frameHandler(frame);
+      return;
+    }
+    if (this.earlyFrames.length >= MAX_EARLY_FRAMES) {
+      this.finish(new MeshError('ERR_PROTOCOL', `the peer sent over ${MAX_EARLY_FRAMES} frames before the connection was set up`));
+      return;
+    }
+    this.earlyFrames.push(frame);
+  }
+
+  /** Feeds a signal relayed from the other side. Bad signals close the transport, never throw. */
+  signal(data: SignalData): void {
+    if (this.closed) return;
+    try {
+      this.peer.signal(data);
+    } catch (err) {
+      this.finish(new MeshError('ERR_CONNECTION', `bad signal from the peer: ${(err as Error).message}`));
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.open && !this.closed;
+  }
+
+  get bufferedAmount(): number {
+    return this.peer._channel?.bufferedAmount ?? 0;
+  }
+
+  send(frame: Uint8Array): void {
+    if (!this.isOpen) throw new MeshError('ERR_DESTROYED', 'send on a closed data channel');
+    this.peer.send(frame);
+  }
+
+  waitForDrain(lowWaterBytes: number, timeoutMs: number): Promise<void> {
+    const channel = this.peer._channel;
+    if (!channel || this.closed) return Promise.reject(new MeshError('ERR_DESTROYED', 'data channel closed while waiting to send'));
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err: MeshError | null) => {
+        clearTimeout(timer);
+        channel.removeEventListener('bufferedamountlow', onLow);
+        channel.removeEventListener('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onLow = () => finish(null);
+      const onClose = () => finish(new MeshError('ERR_DESTROYED', 'data channel closed while waiting to send'));
+      const timer = setTimeout(() => finish(new MeshError('ERR_TIMEOUT', `send buffer did not drain within ${timeoutMs} ms`)), timeoutMs);
+      channel.bufferedAmountLowThreshold = lowWaterBytes;
+      channel.addEventListener('bufferedamountlow', onLow);
+      channel.addEventListener('close', onClose);
+      if (channel.bufferedAmount <= lowWaterBytes) finish(null);
+    });
+  }
+
+  close(): void {
+    this.finish(null);
+  }
+
+  private finish(error: MeshError | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    const onClose = this.onClose;
+    this.onClose = null;
+    this.frameHandler = null;
+    this.earlyFrames = [];
+    this.peer.destroy();
+    onClose?.(error);
+  }
+}

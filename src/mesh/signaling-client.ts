@@ -1,0 +1,181 @@
+/**
+ * The page's connection to the signaling server: hosts or joins one room, relays WebRTC
+ * signals, and reconnects by itself (with back-off) when the connection drops, unless the
+ * server gave a final answer (wrong key, room full, …).
+ */
+import { MeshError } from '../errors.ts';
+import {
+  SIGNALING_PROTOCOL_VERSION,
+  parseServerMessage,
+  type ServerMessage,
+  type SignalingErrorCode,
+} from '../../signaling/protocol.ts';
+import { Emitter } from './emitter.ts';
+
+export type RoomEntry =
+  | { type: 'host'; roomId: string; joinToken: string; ownerToken: string }
+  | { type: 'join'; roomId: string; joinToken: string };
+
+export type Welcome = Extract<ServerMessage, { type: 'welcome' }>;
+export type SignalingState = 'connecting' | 'open' | 'reconnecting' | 'stopped';
+
+type SignalingEvents = {
+  state: SignalingState;
+  welcome: Welcome;
+  'peer-joined': Extract<ServerMessage, { type: 'peer-joined' }>;
+  'peer-left': Extract<ServerMessage, { type: 'peer-left' }>;
+  signal: Extract<ServerMessage, { type: 'signal' }>;
+  /** Any error the server reported; a final one is followed by state 'stopped'. */
+  error: MeshError;
+};
+
+/** The subset of the WebSocket API used here, so Node tests can pass the `ws` package. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+export interface SignalingClientOptions {
+  createSocket: WebSocketFactory;
+  /** First reconnect delay; doubles up to `maxBackoffMs`. Defaults 500 ms and 8 s. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /**
+   * Whether to keep trying after the server refused with `code`. Defaults: only transient
+   * codes (rate limit, server full, hello timeout) are retried.
+   */
+  shouldRetry: (code: SignalingErrorCode, everWelcomed: boolean) => boolean;
+}
+
+const TRANSIENT: ReadonlySet<string> = new Set(['ERR_RATE_LIMITED', 'ERR_SERVER_FULL', 'ERR_HELLO_TIMEOUT']);
+const OPEN = 1;
+
+/** ws:// or wss:// URL of the signaling endpoint of the server that served this page. */
+export function signalingUrlFor(location: { protocol: string; host: string }): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`;
+}
+
+export class SignalingClient extends Emitter<SignalingEvents> {
+  state: SignalingState = 'connecting';
+  private socket: WebSocketLike | null = null;
+  private backoffMs: number;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private everWelcomed = false;
+  private readonly options: SignalingClientOptions;
+
+  constructor(
+    private readonly url: string,
+    private readonly entry: RoomEntry,
+    options: Partial<SignalingClientOptions> & Pick<SignalingClientOptions, 'createSocket'>,
+  ) {
+    super();
+    this.options = {
+      initialBackoffMs: 500,
+      maxBackoffMs: 8_000,
+      shouldRetry: (code) => TRANSIENT.has(code),
+      ...options,
+    };
+    this.backoffMs = this.options.initialBackoffMs;
+  }
+
+  start(): void {
+    if (this.state === 'stopped') return;
+    this.connect();
+  }
+
+  /** Sends a WebRTC signal to a peer of the room; dropped silently while disconnected (ICE retries). */
+  sendSignal(to: string, data: unknown): void {
+    if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify({ type: 'signal', to, data }));
+  }
+
+  /** Leaves the room for good (no reconnect). */
+  stop(): void {
+    if (this.state === 'stopped') return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify({ type: 'leave' }));
+    this.detach()?.close(1000, 'leave');
+    this.setState('stopped');
+  }
+
+  private connect(): void {
+    this.setState(this.everWelcomed ? 'reconnecting' : 'connecting');
+    let socket: WebSocketLike;
+    try {
+      socket = this.options.createSocket(this.url);
+    } catch (err) {
+      this.emit('error', new MeshError('ERR_SIGNALING', `cannot open ${this.url}: ${(err as Error).message}`));
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => socket.send(JSON.stringify({ ...this.entry, protocol: SIGNALING_PROTOCOL_VERSION }));
+    socket.onmessage = (ev) => this.onMessage(ev.data);
+    socket.onerror = () => {}; // onclose follows with the code
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.scheduleReconnect();
+    };
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data !== 'string') return;
+    const parsed = parseServerMessage(data);
+    if (!parsed.ok) {
+      this.emit('error', new MeshError('ERR_SIGNALING', `malformed message from the server: ${parsed.reason}`));
+      return;
+    }
+    const msg = parsed.value;
+    switch (msg.type) {
+      case 'welcome':
+        this.everWelcomed = true;
+        this.backoffMs = this.options.initialBackoffMs;
+        this.setState('open');
+        this.emit('welcome', msg);
+        return;
+      case 'error': {
+        const code = msg.code;
+        this.emit('error', new MeshError('ERR_SIGNALING', msg.message, code));
+        if (msg.fatal && !this.options.shouldRetry(code, this.everWelcomed)) {
+          if (this.retryTimer) clearTimeout(this.retryTimer);
+          this.detach()?.close(1000, 'refused');
+          this.setState('stopped');
+        }
+        return;
+      }
+      default:
+        this.emit(msg.type, msg);
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.state === 'stopped' || this.retryTimer) return;
+    this.setState('reconnecting');
+    // Jitter spreads the reconnects of a room's workers after a server restart.
+    const delayMs = this.backoffMs * (0.75 + Math.random() * 0.5);
+    this.backoffMs = Math.min(this.options.maxBackoffMs, this.backoffMs * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state !== 'stopped') this.connect();
+    }, delayMs);
+  }
+
+  private detach(): WebSocketLike | null {
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    return socket;
+  }
+
+  private setState(state: SignalingState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

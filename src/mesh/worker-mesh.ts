@@ -1,0 +1,203 @@
+/**
+ * The worker's side of the star: joins the room, accepts the owner's WebRTC link, says hello,
+ * answers the owner's requests, and comes back by itself when the owner reloads its page or
+ * the signaling connection drops.
+ */
+import type { SignalData } from 'simple-peer';
+import { MeshError } from '../errors.ts';
+import type { DeviceInfo } from './control.ts';
+import { Emitter } from './emitter.ts';
+import { MessageLink, type LinkOptions, type LinkStats, type Reply } from './link.ts';
+import type { PeerTransport, PeerTransportFactory } from './peer-transport.ts';
+import { PROBE_METHOD, answerProbe } from './probe.ts';
+import { joinTokenFor } from './room-credentials.ts';
+import { PeerSession, type SessionOptions } from './session.ts';
+import { SignalingClient, type WebSocketFactory } from './signaling-client.ts';
+import type { IncomingMessage } from './wire/index.ts';
+
+export type WorkerState =
+  /** Talking to the server. */
+  | 'joining'
+  /** In the room; the owner is away (e.g. reloading) or has not connected yet. */
+  | 'waiting'
+  /** The owner is connecting to us. */
+  | 'connecting'
+  | 'ready'
+  /** We left on purpose. */
+  | 'left'
+  /** The server refused us for good (wrong key, no room, full room…); see `error`. */
+  | 'failed';
+
+export interface WorkerMeshOptions {
+  roomId: string;
+  joinKey: string;
+  signalingUrl: string;
+  createSocket: WebSocketFactory;
+  createTransport: PeerTransportFactory;
+  local: DeviceInfo;
+  link?: Partial<LinkOptions>;
+  session?: Partial<SessionOptions>;
+}
+
+type WorkerEvents = {
+  state: WorkerState;
+  /** A request arrived (before it is handled), for status displays. */
+  request: IncomingMessage;
+  error: MeshError;
+};
+
+export type MethodHandler = (request: IncomingMessage) => Promise<Reply> | Reply;
+
+/** Fatal server answers a worker keeps retrying once it has been in the room: after a server restart the room returns when the owner does. */
+const RETRY_AFTER_JOINED = new Set(['ERR_NO_ROOM']);
+
+export class WorkerMesh extends Emitter<WorkerEvents> {
+  state: WorkerState = 'joining';
+  /** The last error worth showing (why we are waiting or failed). */
+  error: MeshError | null = null;
+  owner: DeviceInfo | null = null;
+  private signaling: SignalingClient | null = null;
+  private ownerId: string | null = null;
+  private iceServers: RTCIceServer[] = [];
+  private transport: PeerTransport | null = null;
+  private session: PeerSession | null = null;
+  private readonly handlers = new Map<string, MethodHandler>([[PROBE_METHOD, answerProbe]]);
+
+  constructor(private readonly options: WorkerMeshOptions) {
+    super();
+  }
+
+  /** Registers the handler for requests whose metadata has `method: name`. */
+  handle(method: string, handler: MethodHandler): void {
+    this.handlers.set(method, handler);
+  }
+
+  get linkStats(): LinkStats | null {
+    return this.session?.link.stats ?? null;
+  }
+
+  get rttMs(): number | null {
+    return this.session?.rttMs ?? null;
+  }
+
+  async start(): Promise<void> {
+    const joinToken = await joinTokenFor(this.options.joinKey);
+    if (this.state === 'left') return;
+    const signaling = new SignalingClient(
+      this.options.signalingUrl,
+      { type: 'join', roomId: this.options.roomId, joinToken },
+      {
+        createSocket: this.options.createSocket,
+        shouldRetry: (code, everWelcomed) => (everWelcomed && RETRY_AFTER_JOINED.has(code)) || ['ERR_RATE_LIMITED', 'ERR_SERVER_FULL', 'ERR_HELLO_TIMEOUT'].includes(code),
+      },
+    );
+    this.signaling = signaling;
+    signaling.on('welcome', (welcome) => {
+      this.ownerId = welcome.ownerId;
+      this.iceServers = welcome.iceServers;
+      if (!this.session) this.setState('waiting');
+    });
+    signaling.on('peer-joined', ({ peerId, role }) => {
+      if (role === 'owner') this.ownerId = peerId;
+    });
+    signaling.on('peer-left', ({ peerId, role }) => {
+      if (role !== 'owner' || peerId !== this.ownerId) return;
+      this.ownerId = null;
+      // The owner's page closed or reloaded: its data channel is gone too.
+      this.dropLink(new MeshError('ERR_PEER_LEFT', 'the owner left the room'));
+    });
+    signaling.on('signal', ({ from, data }) => this.onSignal(from, data as unknown as SignalData));
+    signaling.on('error', (err) => {
+      this.error = err;
+      this.emit('error', err);
+    });
+    signaling.on('state', (state) => {
+      if (state === 'stopped' && this.state !== 'left') {
+        this.dropLink(this.error ?? new MeshError('ERR_SIGNALING', 'the server closed the connection'));
+        this.setState('failed');
+      } else if (state === 'reconnecting' && !this.session) {
+        this.setState('joining');
+      }
+    });
+    signaling.start();
+  }
+
+  /** Leaves the room for good: tells the owner, closes everything. */
+  leave(reason = 'the worker left'): void {
+    if (this.state === 'left') return;
+    this.setState('left');
+    this.session?.leave(reason);
+    this.transport?.close();
+    this.signaling?.stop();
+  }
+
+  private onSignal(from: string, data: SignalData): void {
+    if (from !== this.ownerId || this.state === 'left') return; // only the room's owner may connect to a worker
+    if (data.type === 'offer') {
+      // A new offer is a new connection (the owner reloaded or retried): start over.
+      this.dropLink(null);
+      const transport = this.options.createTransport({
+        initiator: false,
+        iceServers: this.iceServers,
+        onSignal: (answer) => this.signaling?.sendSignal(from, answer),
+      });
+      this.transport = transport;
+      this.setState('connecting');
+      transport.connected.then(
+        () => this.onConnected(transport),
+        (err: MeshError) => {
+          if (this.transport === transport) this.dropLink(err);
+        },
+      );
+    }
+    this.transport?.signal(data);
+  }
+
+  private onConnected(transport: PeerTransport): void {
+    if (this.transport !== transport) return;
+    const link = new MessageLink(transport, this.options.link);
+    link.setRequestHandler((request) => this.answer(request));
+    const session = new PeerSession(link, 'worker', this.options.local, this.options.session);
+    this.session = session;
+    session.on('ready', (owner) => {
+      this.owner = owner;
+      this.error = null;
+      this.setState('ready');
+    });
+    session.on('close', (reason) => {
+      if (this.session !== session) return;
+      this.session = null;
+      this.transport = null;
+      if (reason) {
+        this.error = reason;
+        this.emit('error', reason);
+      }
+      if (this.state !== 'left' && this.state !== 'failed') this.setState('waiting');
+    });
+  }
+
+  private async answer(request: IncomingMessage): Promise<Reply> {
+    const method = (request.meta as { method?: unknown } | null)?.method;
+    const handler = typeof method === 'string' ? this.handlers.get(method) : undefined;
+    if (!handler) throw Object.assign(new Error(`unknown method ${JSON.stringify(method)}`), { code: 'ERR_UNKNOWN_METHOD' });
+    this.emit('request', request);
+    return handler(request);
+  }
+
+  private dropLink(reason: MeshError | null): void {
+    const session = this.session;
+    const transport = this.transport;
+    this.session = null;
+    this.transport = null;
+    if (session) session.drop(reason ?? new MeshError('ERR_PEER_LEFT', 'replaced by a new connection'));
+    transport?.close();
+    if (reason) this.error = reason;
+    if (this.state === 'ready' || this.state === 'connecting') this.setState('waiting');
+  }
+
+  private setState(state: WorkerState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

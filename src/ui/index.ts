@@ -1,0 +1,2 @@
+export { startOwnerPage } from './owner-page.ts';
+export { startWorkerPage } from './worker-page.ts';

@@ -1,0 +1,80 @@
+/** The worker's page: big status, what it is doing, the screen kept on, and a leave button. */
+import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
+import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
+import { h, shortId } from './dom.ts';
+import { keepScreenOn, type WakeLockState } from './wake-lock.ts';
+
+const STATUS: Record<WorkerState, { title: string; detail: string }> = {
+  joining: { title: 'Joining…', detail: 'Contacting the server.' },
+  waiting: { title: 'Waiting for the owner', detail: 'In the room; the owner’s page will connect to this phone.' },
+  connecting: { title: 'Connecting…', detail: 'Opening a direct link to the owner.' },
+  ready: { title: 'Ready', detail: 'Linked to the owner. Keep this page open and the screen on.' },
+  left: { title: 'Left', detail: 'You left the room. Scan the QR code again to rejoin.' },
+  failed: { title: 'Could not join', detail: '' },
+};
+
+const WAKE_LOCK_TEXT: Record<WakeLockState, string> = {
+  unsupported: 'This browser cannot keep the screen on: turn off auto-lock while serving.',
+  held: 'Screen kept on while serving.',
+  released: 'Screen may turn off: tap here to keep serving.',
+  refused: 'The browser refused to keep the screen on: turn off auto-lock while serving.',
+};
+
+export async function startWorkerPage(root: HTMLElement, join: { roomId: string; joinKey: string }): Promise<WorkerMesh> {
+  const local = await describeThisDevice();
+  const mesh = new WorkerMesh({ roomId: join.roomId, joinKey: join.joinKey, signalingUrl: signalingUrl(), createSocket, createTransport, local });
+
+  const title = h('h2', { class: 'status-title', 'data-state': mesh.state });
+  const detail = h('p', { class: 'status-detail' });
+  const requests = h('span', { 'data-field': 'requests' }, '0');
+  const link = h('span', { 'data-field': 'link' }, '–');
+  const wake = h('p', { class: 'muted', 'data-field': 'wake-lock' });
+  const leaveButton = h('button', { type: 'button', class: 'danger' }, 'Leave');
+
+  root.replaceChildren(
+    h('header', {}, h('h1', {}, 'modnn-web'), h('span', { class: 'pill' }, 'worker')),
+    h(
+      'section',
+      { class: 'card status' },
+      title,
+      detail,
+      h('p', {}, `Joined room ${shortId(join.roomId)}… as worker `, h('strong', {}, local.name)),
+      h('dl', {}, h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Link'), h('dd', {}, link)),
+      wake,
+      h('p', { class: 'muted' }, 'A hidden tab or a locked screen stops this phone from working: keep this page in front.'),
+      leaveButton,
+    ),
+  );
+
+  let answered = 0;
+  const render = () => {
+    const status = STATUS[mesh.state];
+    title.dataset['state'] = mesh.state;
+    title.textContent = status.title;
+    detail.textContent = mesh.state === 'failed' ? (mesh.error?.message.replace(/^modnn-web: /, '') ?? 'The server refused.') : status.detail;
+    if (mesh.state === 'waiting' && mesh.error) detail.textContent = `${status.detail} (${mesh.error.message.replace(/^modnn-web: /, '')})`;
+    link.textContent = mesh.state === 'ready' ? `owner ${mesh.owner?.name ?? ''}, RTT ${mesh.rttMs?.toFixed(1) ?? '–'} ms` : '–';
+    leaveButton.hidden = mesh.state === 'left' || mesh.state === 'failed';
+  };
+  mesh.on('state', render);
+  mesh.on('error', render);
+  mesh.on('request', () => {
+    answered++;
+    requests.textContent = String(answered);
+  });
+
+  const releaseWakeLock = keepScreenOn((state) => (wake.textContent = WAKE_LOCK_TEXT[state]));
+  wake.addEventListener('click', () => document.dispatchEvent(new Event('visibilitychange')));
+  leaveButton.addEventListener('click', () => {
+    mesh.leave('the worker left');
+    releaseWakeLock();
+    render();
+  });
+  window.addEventListener('pagehide', () => mesh.leave('the worker page closed'));
+
+  render();
+  await mesh.start();
+  setInterval(render, 1_000); // RTT refresh
+  Object.assign(window, { modnn: { role: 'worker', mesh } });
+  return mesh;
+}
