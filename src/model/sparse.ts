@@ -120,6 +120,9 @@ export function magnitudePrune(dense: ArrayLike<number>, rows: number, cols: num
 }
 
 const histogramBins = 1 << 14;
+// A module-local binding: bundlers and vitest rewrite imported calls into property lookups on a
+// module object, which keeps V8 from inlining them in the 10⁸-iteration loops below (4× slower).
+const uniformStep = mulberry32Step;
 
 /**
  * The same result as `magnitudePrune` of a row-major matrix of i.i.d. uniform values in
@@ -140,7 +143,7 @@ export function prunedUniformCsr(rows: number, cols: number, density: number, li
   let state = seed >>> 0;
   for (let i = 0; i < size; i++) {
     state = (state + 0x6d2b79f5) >>> 0;
-    const v = (2 * mulberry32Step(state) - 1) * limit;
+    const v = (2 * uniformStep(state) - 1) * limit;
     const bin = Math.min(lastBin, Math.floor(Math.abs(v) * binScale));
     histogram[bin] = (histogram[bin] as number) + 1;
   }
@@ -161,7 +164,7 @@ export function prunedUniformCsr(rows: number, cols: number, density: number, li
   state = seed >>> 0;
   for (let i = 0; i < size; i++) {
     state = (state + 0x6d2b79f5) >>> 0;
-    const v = (2 * mulberry32Step(state) - 1) * limit;
+    const v = (2 * uniformStep(state) - 1) * limit;
     const bin = Math.min(lastBin, Math.floor(Math.abs(v) * binScale));
     if (bin > thresholdBin) {
       keptIndex[count] = i;

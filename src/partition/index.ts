@@ -38,3 +38,9 @@ export { kMeans } from './sparse/kmeans.ts';
 export type { KMeansResult } from './sparse/kmeans.ts';
 export { fcTraffic, partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse/fcPartition.ts';
 export type { FcPartition, FcTraffic } from './sparse/fcPartition.ts';
+
+// Cost model and planner
+export { capability, computeMs, messageMs, predictOwnerOnly, predictStep } from './cost.ts';
+export type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
+export { planInference, planSteps } from './planner.ts';
+export type { ExcludedDevice, Plan, PlannedStep, PlannerOptions } from './planner.ts';

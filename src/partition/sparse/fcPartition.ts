@@ -2,9 +2,10 @@ import type { CsrMatrix } from '../../model/index.ts';
 import { csrNnz } from '../../model/index.ts';
 import { biasedSplit } from '../biasedSplit.ts';
 import type { FcScheme, FcWorkerSlice } from './fcSlice.ts';
-import { entriesOf, fgcp, localSlice } from './fgcp.ts';
+import { fgcp } from './fgcp.ts';
 import type { MsccOptions } from './mscc.ts';
 import { mscc } from './mscc.ts';
+import { columnCounts, slicesFromAssignment } from './workerSlices.ts';
 
 const bytesPerFloat32 = 4;
 
@@ -71,11 +72,7 @@ export function partitionFcMsccFgcp(matrix: CsrMatrix, capabilities: readonly nu
 export function partitionFcOutputSplit(matrix: CsrMatrix, capabilities: readonly number[]): FcPartition {
   const nnz = csrNnz(matrix);
   const targets = biasedSplit(nnz, capabilities);
-  const colCounts = new Int32Array(matrix.cols);
-  for (let t = 0; t < nnz; t++) {
-    const c = matrix.colIdx[t] as number;
-    colCounts[c] = (colCounts[c] as number) + 1;
-  }
+  const colCounts = columnCounts(matrix);
   // Column c goes to the device whose cumulative target range contains the column's midpoint.
   const colOwner = new Int32Array(matrix.cols);
   let cumulative = 0;
@@ -90,22 +87,7 @@ export function partitionFcOutputSplit(matrix: CsrMatrix, capabilities: readonly
     colOwner[c] = device;
     cumulative += colCounts[c] as number;
   }
-  const byDevice = capabilities.map(() => [] as ReturnType<typeof entriesOf>);
-  for (const entry of entriesOf(matrix)) byDevice[colOwner[entry.col] as number]?.push(entry);
-  const allInputs = Int32Array.from({ length: matrix.rows }, (_, i) => i);
-  const workers = byDevice.map((entries, d) => {
-    const slice = localSlice(d, entries);
-    if (entries.length === 0) return slice;
-    // Broadcast: the device receives all of x, so its local rows are every input row.
-    const localRows = new Map<number, number>();
-    slice.inputIndex.forEach((row, i) => localRows.set(row, i));
-    const rowPtr = new Int32Array(matrix.rows + 1);
-    for (let r = 0; r < matrix.rows; r++) {
-      const local = localRows.get(r);
-      const count = local === undefined ? 0 : (slice.weights.rowPtr[local + 1] as number) - (slice.weights.rowPtr[local] as number);
-      rowPtr[r + 1] = (rowPtr[r] as number) + count;
-    }
-    return { ...slice, inputIndex: allInputs, weights: { ...slice.weights, rows: matrix.rows, rowPtr } };
-  });
+  const deviceOfNonzero = Int32Array.from(matrix.colIdx.subarray(0, nnz), (c) => colOwner[c] as number);
+  const workers = slicesFromAssignment(matrix, deviceOfNonzero, capabilities.length, true);
   return { scheme: 'outputSplit', workers, loads: workers.map((w) => w.weights.rowPtr[w.weights.rows] as number), crossCount: 0, extraValues: 0 };
 }

@@ -2,6 +2,7 @@ import type { CsrMatrix } from '../../model/index.ts';
 import { csrNnz } from '../../model/index.ts';
 import type { FcWorkerSlice } from './fcSlice.ts';
 import { minimumVertexCover } from './vertexCover.ts';
+import { slicesFromAssignment } from './workerSlices.ts';
 
 /** FGCP's result: the worker slices and what the cross entries cost. */
 export interface FgcpResult {
@@ -12,12 +13,6 @@ export interface FgcpResult {
   readonly extraValues: number;
   /** Minimum cover size per ordered pair "a→b" with cross entries. */
   readonly coverByPair: ReadonlyMap<string, number>;
-}
-
-interface Entry {
-  readonly row: number;
-  readonly col: number;
-  readonly value: number;
 }
 
 /**
@@ -31,88 +26,77 @@ interface Entry {
  * @param colOwner device per output column.
  */
 export function fgcp(matrix: CsrMatrix, rowOwner: Int32Array, colOwner: Int32Array, devices: number): FgcpResult {
-  const crossByPair = new Map<number, Entry[]>();
-  const computedBy: Entry[][] = Array.from({ length: devices }, () => []);
+  const { rows, cols, rowPtr, colIdx } = matrix;
+  const nnz = csrNnz(matrix);
+  const deviceOfNonzero = new Int32Array(nnz);
+  // Cross nonzeros grouped by ordered pair (a, b), as nonzero indices.
+  const pairOf = new Int32Array(nnz).fill(-1);
+  const pairSizes = new Int32Array(devices * devices);
   let crossCount = 0;
-  for (let r = 0; r < matrix.rows; r++) {
-    for (let t = matrix.rowPtr[r] as number; t < (matrix.rowPtr[r + 1] as number); t++) {
-      const entry = { row: r, col: matrix.colIdx[t] as number, value: matrix.values[t] as number };
-      const a = rowOwner[r] as number;
-      const b = colOwner[entry.col] as number;
-      if (a === b) {
-        computedBy[b]?.push(entry);
-        continue;
-      }
+  for (let r = 0; r < rows; r++) {
+    const a = rowOwner[r] as number;
+    for (let t = rowPtr[r] as number; t < (rowPtr[r + 1] as number); t++) {
+      const b = colOwner[colIdx[t] as number] as number;
+      deviceOfNonzero[t] = b;
+      if (a === b) continue;
       crossCount++;
-      const key = a * devices + b;
-      const list = crossByPair.get(key);
-      if (list === undefined) crossByPair.set(key, [entry]);
-      else list.push(entry);
+      pairOf[t] = a * devices + b;
+      pairSizes[a * devices + b] = (pairSizes[a * devices + b] as number) + 1;
+    }
+  }
+  const pairStart = new Int32Array(devices * devices + 1);
+  for (let p = 0; p < devices * devices; p++) pairStart[p + 1] = (pairStart[p] as number) + (pairSizes[p] as number);
+  const pairCursor = pairStart.slice(0, devices * devices);
+  const pairEntries = new Int32Array(crossCount);
+  const rowOfNonzero = new Int32Array(nnz);
+  for (let r = 0; r < rows; r++) {
+    for (let t = rowPtr[r] as number; t < (rowPtr[r + 1] as number); t++) {
+      rowOfNonzero[t] = r;
+      const p = pairOf[t] as number;
+      if (p < 0) continue;
+      pairEntries[pairCursor[p] as number] = t;
+      pairCursor[p] = (pairCursor[p] as number) + 1;
     }
   }
 
   let extraValues = 0;
   const coverByPair = new Map<string, number>();
-  for (const key of [...crossByPair.keys()].sort((x, y) => x - y)) {
-    const entries = crossByPair.get(key) as Entry[];
-    const a = Math.floor(key / devices);
-    const b = key % devices;
-    const leftIds = new Map<number, number>();
-    const rightIds = new Map<number, number>();
-    for (const { row, col } of entries) {
-      if (!leftIds.has(row)) leftIds.set(row, leftIds.size);
-      if (!rightIds.has(col)) rightIds.set(col, rightIds.size);
+  const leftId = new Int32Array(rows).fill(-1);
+  const rightId = new Int32Array(cols).fill(-1);
+  for (let p = 0; p < devices * devices; p++) {
+    const start = pairStart[p] as number;
+    const end = pairStart[p + 1] as number;
+    if (end === start) continue;
+    const a = Math.floor(p / devices);
+    const b = p % devices;
+    const leftRows: number[] = [];
+    const rightCols: number[] = [];
+    const adjacency: number[][] = [];
+    for (let e = start; e < end; e++) {
+      const t = pairEntries[e] as number;
+      const r = rowOfNonzero[t] as number;
+      const c = colIdx[t] as number;
+      if (leftId[r] === -1) {
+        leftId[r] = leftRows.length;
+        leftRows.push(r);
+        adjacency.push([]);
+      }
+      if (rightId[c] === -1) {
+        rightId[c] = rightCols.length;
+        rightCols.push(c);
+      }
+      adjacency[leftId[r] as number]?.push(rightId[c] as number);
     }
-    const adjacency: number[][] = Array.from({ length: leftIds.size }, () => []);
-    for (const { row, col } of entries) adjacency[leftIds.get(row) as number]?.push(rightIds.get(col) as number);
-    const cover = minimumVertexCover({ leftCount: leftIds.size, rightCount: rightIds.size, adjacency });
+    const cover = minimumVertexCover({ leftCount: leftRows.length, rightCount: rightCols.length, adjacency });
     extraValues += cover.size;
     coverByPair.set(`${a}→${b}`, cover.size);
-    for (const entry of entries) {
+    for (let e = start; e < end; e++) {
+      const t = pairEntries[e] as number;
       // Output in the cover: a returns a partial sum for it. Otherwise x_i (in the cover) goes to b.
-      const partialByA = cover.right[rightIds.get(entry.col) as number] === 1;
-      computedBy[partialByA ? a : b]?.push(entry);
+      if (cover.right[rightId[colIdx[t] as number] as number] === 1) deviceOfNonzero[t] = a;
     }
+    for (const r of leftRows) leftId[r] = -1;
+    for (const c of rightCols) rightId[c] = -1;
   }
-  const workers = computedBy.map((entries, device) => localSlice(device, entries));
-  return { workers, crossCount, extraValues, coverByPair };
-}
-
-/** Packs a device's entries into a local CSR over its own sorted input and output index lists. */
-export function localSlice(device: number, entries: readonly Entry[]): FcWorkerSlice {
-  const inputIndex = Int32Array.from(new Set(entries.map((e) => e.row))).sort();
-  const outputIndex = Int32Array.from(new Set(entries.map((e) => e.col))).sort();
-  const localRow = new Map<number, number>();
-  inputIndex.forEach((row, i) => localRow.set(row, i));
-  const localCol = new Map<number, number>();
-  outputIndex.forEach((col, j) => localCol.set(col, j));
-  const sorted = entries
-    .map((e) => ({ row: localRow.get(e.row) as number, col: localCol.get(e.col) as number, value: e.value }))
-    .sort((x, y) => x.row - y.row || x.col - y.col);
-  const rowPtr = new Int32Array(inputIndex.length + 1);
-  for (const e of sorted) rowPtr[e.row + 1] = (rowPtr[e.row + 1] as number) + 1;
-  for (let r = 0; r < inputIndex.length; r++) rowPtr[r + 1] = (rowPtr[r + 1] as number) + (rowPtr[r] as number);
-  return {
-    device,
-    inputIndex,
-    outputIndex,
-    weights: {
-      rows: inputIndex.length,
-      cols: outputIndex.length,
-      rowPtr,
-      colIdx: Int32Array.from(sorted, (e) => e.col),
-      values: Float32Array.from(sorted, (e) => e.value),
-    },
-  };
-}
-
-/** Every nonzero of `matrix` as an entry (row-major). */
-export function entriesOf(matrix: CsrMatrix): Entry[] {
-  const entries: Entry[] = [];
-  for (let r = 0; r < matrix.rows; r++) {
-    for (let t = matrix.rowPtr[r] as number; t < (matrix.rowPtr[r + 1] as number); t++) {
-      entries.push({ row: r, col: matrix.colIdx[t] as number, value: matrix.values[t] as number });
-    }
-  }
-  return entries.length === csrNnz(matrix) ? entries : [];
+  return { workers: slicesFromAssignment(matrix, deviceOfNonzero, devices), crossCount, extraValues, coverByPair };
 }

@@ -4,6 +4,7 @@ import { partitionAssert } from '../errors.ts';
 import type { EdgeWeight } from './coclustering.ts';
 import { spectralCoclustering } from './coclustering.ts';
 import { distanceToCentroid } from './kmeans.ts';
+import { columnCounts } from './workerSlices.ts';
 
 /** Options of MSCC. */
 export interface MsccOptions {
@@ -28,16 +29,6 @@ export interface MsccPartition {
   readonly capacities: readonly number[];
   /** Nonzeros whose row and column owners differ. */
   readonly crossCount: number;
-}
-
-/** Nonzeros per column. */
-function columnCounts(matrix: CsrMatrix): Int32Array {
-  const counts = new Int32Array(matrix.cols);
-  for (let t = 0; t < csrNnz(matrix); t++) {
-    const c = matrix.colIdx[t] as number;
-    counts[c] = (counts[c] as number) + 1;
-  }
-  return counts;
 }
 
 /** Each row goes to the device owning most of its nonzeros (ties: lower device index). */

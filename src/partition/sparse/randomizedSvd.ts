@@ -13,17 +13,25 @@ export interface TruncatedSvd {
   readonly right: Columns;
 }
 
-/** Y = A·X for CSR A (m × n) and n-long columns X. */
+/**
+ * Y = A·X for CSR A (m × n) and n-long columns X. One pass over the nonzeros for all columns at
+ * once, on row-major copies, so each nonzero is loaded once (fc6: 4·10⁶ nonzeros × ~12 columns).
+ */
 export function csrTimesColumns(a: CsrMatrix, x: Columns): Columns {
-  return x.map((column) => {
-    const y = new Float64Array(a.rows);
-    for (let r = 0; r < a.rows; r++) {
-      let sum = 0;
-      for (let k = a.rowPtr[r] as number; k < (a.rowPtr[r + 1] as number); k++) sum += (a.values[k] as number) * (column[a.colIdx[k] as number] as number);
-      y[r] = sum;
+  const width = x.length;
+  const packed = new Float64Array(a.cols * width);
+  x.forEach((column, j) => { for (let c = 0; c < a.cols; c++) packed[c * width + j] = column[c] as number; });
+  const result = new Float64Array(a.rows * width);
+  const { rowPtr, colIdx, values } = a;
+  for (let r = 0; r < a.rows; r++) {
+    const out = r * width;
+    for (let t = rowPtr[r] as number; t < (rowPtr[r + 1] as number); t++) {
+      const v = values[t] as number;
+      const from = (colIdx[t] as number) * width;
+      for (let j = 0; j < width; j++) result[out + j] = (result[out + j] as number) + v * (packed[from + j] as number);
     }
-    return y;
-  });
+  }
+  return x.map((_, j) => Float64Array.from({ length: a.rows }, (_unused, r) => result[r * width + j] as number));
 }
 
 /**
@@ -33,7 +41,7 @@ export function csrTimesColumns(a: CsrMatrix, x: Columns): Columns {
  *
  * @param rank how many triplets to return.
  */
-export function randomizedSvd(a: CsrMatrix, rank: number, rng: Rng, oversampling = 8, powerIterations = 6): TruncatedSvd {
+export function randomizedSvd(a: CsrMatrix, rank: number, rng: Rng, oversampling = 6, powerIterations = 3): TruncatedSvd {
   const width = Math.min(rank + oversampling, a.rows, a.cols);
   const at = csrTranspose(a);
   const sketch: Columns = Array.from({ length: width }, () => Float64Array.from({ length: a.cols }, () => rng.normal()));

@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceProfile, PlannerOptions } from '../../partition/index.ts';
+import { planInference, planSteps } from '../../partition/index.ts';
+import type { ZooModel } from '../zoo/vgg16.ts';
+import { buildMobileNetV2 } from '../zoo/mobilenetV2.ts';
+import { buildVgg16 } from '../zoo/vgg16.ts';
+import { executePlan } from './executePlan.ts';
+import { toLayersModel } from './layersModel.ts';
+
+function phone(id: string, gflops: number, megabytesPerSecond: number): DeviceProfile {
+  return { id, aMsPerFlop: 1 / (gflops * 1e6), bMs: 0.5, bandwidthBytesPerMs: megabytesPerSecond * 1000, wakeMs: 1, memoryBytes: 2e9 };
+}
+
+/** Forced schemes (no owner-only escape) so every scheme is executed on every model. */
+const forced = { allowOwnerOnly: false, excludeDevices: false } as const;
+const schemes: [string, PlannerOptions][] = [
+  ['BODP per layer + output split', { ...forced, spatialSchemes: ['bodp'], maxFusedDepth: 1, fcSchemes: ['outputSplit'] }],
+  ['BODP along columns', { ...forced, spatialSchemes: ['bodp'], maxFusedDepth: 1, axis: 'cols', fcSchemes: ['outputSplit'] }],
+  ['2D grid per layer + MSCC/FGCP', { ...forced, spatialSchemes: ['grid'], maxFusedDepth: 1, fcSchemes: ['msccFgcp'] }],
+  ['fused blocks (rows) + MSCC/FGCP', { ...forced, spatialSchemes: ['fused'], maxFusedDepth: 6, fcSchemes: ['msccFgcp'] }],
+  ['fused 2D grid (DeepThings FTP)', { ...forced, spatialSchemes: ['grid'], maxFusedDepth: 6, fcSchemes: ['outputSplit'] }],
+  ["the planner's own choice", {}],
+];
+
+// Slow compute (tens of MFLOP/s) against fast links, so even these small models are worth splitting.
+const heterogeneous = [phone('owner', 0.02, 50), phone('fast', 0.04, 50), phone('slow', 0.01, 20), phone('mid', 0.02, 30)];
+
+describe('whole models: the plan executed slice by slice == model.predict', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  const models: [string, ZooModel][] = [
+    ['MobileNetV2-style 33×33', buildMobileNetV2({ inputSize: 33 })],
+    ['VGG-16 width 1/16 at 48×48, pruned fc6/fc7/fc8', buildVgg16({ inputSize: 48, widthMultiplier: 1 / 16, classes: 10 })],
+  ];
+
+  it.each(models)('%s', async (_name, zoo) => {
+    const weights = zoo.weights();
+    const model = await toLayersModel(tf, zoo, weights);
+    const [h, w, c] = zoo.graph.nodes[zoo.graph.inputId]?.outputShape as [number, number, number];
+    const input = tf.randomUniform([h, w, c], 0, 1, 'float32', 5);
+    const expected = tf.tidy(() => (model.predict(tf.expandDims(input, 0)) as tf.Tensor).squeeze([0]));
+    for (const [scheme, options] of schemes) {
+      const plan = planInference(zoo.graph, heterogeneous, { ...options, fcWeights: weights.sparse });
+      const difference = tf.tidy(() => tf.max(tf.abs(tf.sub(executePlan(tf, zoo.graph, weights, planSteps(plan), input), expected))).dataSync()[0]);
+      expect({ scheme, difference: (difference ?? Infinity) <= 1e-4 ? 'within 1e-4' : difference }).toEqual({ scheme, difference: 'within 1e-4' });
+    }
+    tf.dispose([input, expected]);
+    model.dispose();
+  }, 60_000);
+});

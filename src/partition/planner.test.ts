@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ModelGraph } from '../model/index.ts';
+import { buildMobileNetV2, buildVgg16 } from '../model/index.ts';
+import type { DeviceProfile } from './cost.ts';
+import type { PartitionError } from './errors.ts';
+import type { PlannerOptions } from './planner.ts';
+import { planInference, planSteps } from './planner.ts';
+
+/** A phone: GFLOP/s of compute, MB/s of link. */
+function phone(id: string, gflops: number, megabytesPerSecond: number, wakeMs = 5): DeviceProfile {
+  return { id, aMsPerFlop: 1 / (gflops * 1e6), bMs: 2, bandwidthBytesPerMs: megabytesPerSecond * 1000, wakeMs, memoryBytes: 2e9 };
+}
+
+const smallVgg = buildVgg16({ inputSize: 64, widthMultiplier: 1 / 8, classes: 10 });
+const smallVggWeights = smallVgg.weights();
+const mobileNet = buildMobileNetV2();
+/** Big enough (≈2 GFLOPs) that distributing can pay; graph only, no weights. */
+const quarterVgg = buildVgg16({ widthMultiplier: 1 / 4 }).graph;
+const models: [string, ModelGraph, PlannerOptions][] = [
+  ['VGG-16 64×64 width 1/8', smallVgg.graph, { fcWeights: smallVggWeights.sparse }],
+  ['MobileNetV2-style 32×32', mobileNet.graph, {}],
+];
+
+/** Every non-input node in exactly one step, producers before consumers. */
+function expectCoversGraphOnce(graph: ModelGraph, steps: ReturnType<typeof planSteps>): void {
+  const done = new Set<number>([graph.inputId]);
+  for (const step of steps) {
+    const ids = step.kind === 'fc' ? [step.nodeId] : step.nodeIds;
+    for (const id of ids) {
+      expect(done.has(id)).toBe(false);
+      for (const input of graph.nodes[id]?.inputs ?? []) expect(done.has(input) || ids.includes(input)).toBe(true);
+      done.add(id);
+    }
+  }
+  expect(done.size).toBe(graph.nodes.length);
+}
+
+const deviceArbitrary = fc.record({
+  gflops: fc.double({ min: 0.1, max: 20, noNaN: true }),
+  megabytesPerSecond: fc.double({ min: 0.05, max: 50, noNaN: true }),
+  wakeMs: fc.double({ min: 0, max: 30, noNaN: true }),
+});
+
+describe('planInference', () => {
+  it.each(models)('%s on the owner alone: every step is owner-only and the prediction is the owner time', (_name, graph, options) => {
+    const plan = planInference(graph, [phone('owner', 5, 10)], options);
+    expect(plan.steps.every((s) => s.step.kind === 'owner')).toBe(true);
+    expect(plan.predictedMs).toBeCloseTo(plan.ownerAloneMs, 6);
+  });
+
+  it.each(models)('%s: never predicts worse than the owner alone, and covers every node once in order', (_name, graph, options) => {
+    fc.assert(fc.property(fc.array(deviceArbitrary, { minLength: 1, maxLength: 5 }), (profiles) => {
+      const devices = profiles.map((p, i) => phone(i === 0 ? 'owner' : `w${i}`, p.gflops, p.megabytesPerSecond, p.wakeMs));
+      const plan = planInference(graph, devices, { ...options, mscc: { refinePasses: 1 } });
+      expect(plan.predictedMs).toBeLessThanOrEqual(plan.ownerAloneMs + 1e-9);
+      expectCoversGraphOnce(graph, planSteps(plan));
+      expect(plan.devices[0]?.id).toBe('owner');
+    }), { numRuns: 25 });
+  });
+
+  it('same graph, devices and seed → the same plan', () => {
+    const devices = [phone('owner', 4, 20), phone('a', 8, 20), phone('b', 2, 5)];
+    const first = planInference(smallVgg.graph, devices, { fcWeights: smallVggWeights.sparse, seed: 3 });
+    const second = planInference(smallVgg.graph, devices, { fcWeights: smallVggWeights.sparse, seed: 3 });
+    expect(second).toEqual(first);
+  });
+
+  it('leaves out a worker on a hopeless link and says why', () => {
+    const devices = [phone('owner', 2, 20), phone('good1', 2, 20), phone('good2', 2, 20), phone('dial-up', 2, 0.001)];
+    const plan = planInference(quarterVgg, devices);
+    expect(plan.excluded.map((e) => e.deviceId)).toEqual(['dial-up']);
+    expect(plan.excluded[0]?.reason).toMatch(/predicted .* ms with it, .* ms without/);
+    expect(plan.devices.map((d) => d.id)).toEqual(['owner', 'good1', 'good2']);
+  });
+
+  it('distributes when workers are fast and links are good, fusing layers when wake-ups are costly', () => {
+    const cheapWake = planInference(quarterVgg, [phone('owner', 1, 100, 0.1), phone('a', 1, 100, 0.1), phone('b', 1, 100, 0.1)]);
+    const costlyWake = planInference(quarterVgg, [phone('owner', 1, 100, 40), phone('a', 1, 100, 40), phone('b', 1, 100, 40)]);
+    expect(cheapWake.predictedMs).toBeLessThan(cheapWake.ownerAloneMs);
+    const depth = (plan: typeof cheapWake): number => Math.max(...plan.steps.map((s) => (s.step.kind === 'spatial' ? s.step.depth : 0)));
+    expect(depth(costlyWake)).toBeGreaterThan(1);
+    expect(costlyWake.totalMessages).toBeLessThanOrEqual(cheapWake.totalMessages);
+  });
+
+  it('forced schemes yield exactly those schemes', () => {
+    const devices = [phone('owner', 1, 10), phone('a', 1, 10), phone('b', 1, 10), phone('c', 1, 10)];
+    const options = { allowOwnerOnly: false, excludeDevices: false, fcWeights: smallVggWeights.sparse } as const;
+    const bodp = planInference(smallVgg.graph, devices, { ...options, spatialSchemes: ['bodp'], maxFusedDepth: 1, fcSchemes: ['outputSplit'] });
+    const grid = planInference(smallVgg.graph, devices, { ...options, spatialSchemes: ['grid'], maxFusedDepth: 1, fcSchemes: ['msccFgcp'] });
+    const schemesOf = (plan: typeof bodp): string[] => [...new Set(plan.steps.filter((s) => s.step.kind !== 'owner').map((s) => (s.step.kind === 'owner' ? '' : s.step.scheme)))].sort();
+    expect(schemesOf(bodp)).toEqual(['bodp', 'outputSplit']);
+    expect(schemesOf(grid)).toEqual(['grid', 'msccFgcp']);
+    // Per-layer BODP: 13 conv + 5 pool layers, one scatter and one gather per worker each.
+    expect(bodp.steps.filter((s) => s.step.kind === 'spatial')).toHaveLength(18);
+  });
+
+  it('rejects a device with a non-positive a with ERR_PARTITION_ARGUMENT', () => {
+    expect(() => planInference(mobileNet.graph, [{ ...phone('owner', 1, 1), aMsPerFlop: 0 }]))
+      .toThrow(expect.objectContaining({ code: 'ERR_PARTITION_ARGUMENT' }) as PartitionError);
+  });
+});
+
+describe('planInference on VGG-16 at 224×224 (the paper setting)', () => {
+  it('plans five devices, MSCC + FGCP on the pruned fc6/fc7/fc8 included, in seconds', () => {
+    const vgg = buildVgg16();
+    const sparse = vgg.weights().sparse;
+    const devices = [phone('owner', 5, 12), phone('w1', 5, 12), phone('w2', 5, 12), phone('w3', 5, 12), phone('w4', 5, 12)];
+    const started = performance.now();
+    const plan = planInference(vgg.graph, devices, { fcWeights: sparse, fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false });
+    const planningMs = performance.now() - started;
+    expect(planningMs).toBeLessThan(45_000);
+    expect(plan.steps.filter((s) => s.step.kind === 'fc').map((s) => (s.step.kind === 'fc' ? vgg.graph.nodes[s.step.nodeId]?.name : ''))).toEqual(['fc6', 'fc7', 'fc8']);
+    expect(plan.predictedMs).toBeLessThan(plan.ownerAloneMs);
+  }, 60_000);
+});

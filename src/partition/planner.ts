@@ -1,0 +1,340 @@
+import type { CsrMatrix, GraphNode, ModelGraph } from '../model/index.ts';
+import { csrNnz } from '../model/index.ts';
+import type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
+import { capability, predictOwnerOnly, predictStep } from './cost.ts';
+import { partitionAssert } from './errors.ts';
+import type { PlanStep, SpatialScheme } from './plan.ts';
+import type { FcPartition } from './sparse/fcPartition.ts';
+import { partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse/fcPartition.ts';
+import type { FcScheme } from './sparse/fcSlice.ts';
+import type { MsccOptions } from './sparse/mscc.ts';
+import type { TileAssignment } from './spatialSlices.ts';
+import { sliceBlock, sliceCost } from './spatialSlices.ts';
+import type { SplitAxis } from './tilings.ts';
+import { biasedSplit } from './biasedSplit.ts';
+import { gridTiling, squarestGrid, stripTiling } from './tilings.ts';
+import type { LayerUnit } from './units.ts';
+import { isClosedSpatialBlock, layerUnits } from './units.ts';
+
+const bytesPerFloat32 = 4;
+/** CSR storage per nonzero: a float32 value and an int32 column index. */
+const bytesPerNonzero = 8;
+
+/** Planner options; every field has a default. */
+export interface PlannerOptions {
+  /** Seed of MSCC's randomized SVD and k-means++ (default 1). */
+  readonly seed?: number;
+  /** Deepest fused block, in layer units (default 8). */
+  readonly maxFusedDepth?: number;
+  /** Spatial schemes to consider (default all three). */
+  readonly spatialSchemes?: readonly SpatialScheme[];
+  /** Dense-layer schemes to consider besides owner-only (default both). */
+  readonly fcSchemes?: readonly FcScheme[];
+  /** May a block or layer stay on the owner (default true; false forces a scheme, for reports). */
+  readonly allowOwnerOnly?: boolean;
+  /** Grid shape; default the squarest p × q = number of devices. */
+  readonly grid?: readonly [number, number];
+  /** Axis of BODP and fused strips (default 'rows'). */
+  readonly axis?: SplitAxis;
+  /**
+   * Pruned Dense kernels (n_in × n_out CSR) by weight name (`fc6/kernel`, as `ModelWeights.sparse`
+   * holds them); Dense layers without one stay on the owner.
+   */
+  readonly fcWeights?: ReadonlyMap<string, CsrMatrix>;
+  readonly mscc?: MsccOptions;
+  /** Try leaving out devices whose inclusion makes the plan slower (default true). */
+  readonly excludeDevices?: boolean;
+}
+
+/** A step and what the cost model predicts for it. */
+export interface PlannedStep {
+  readonly step: PlanStep;
+  readonly prediction: StepPrediction;
+}
+
+/** A device the planner left out, and why. */
+export interface ExcludedDevice {
+  readonly deviceId: string;
+  readonly reason: string;
+}
+
+/** The planner's output: steps over the devices it kept (device 0 is the owner). */
+export interface Plan {
+  readonly graphName: string;
+  readonly devices: readonly DeviceProfile[];
+  readonly steps: readonly PlannedStep[];
+  /** Σ step latencies, ms. */
+  readonly predictedMs: number;
+  /** The same model on the owner alone, ms. */
+  readonly ownerAloneMs: number;
+  readonly excluded: readonly ExcludedDevice[];
+  /** Activation bytes on the wire per inference, both directions. */
+  readonly totalBytes: number;
+  readonly totalMessages: number;
+}
+
+interface Context {
+  readonly graph: ModelGraph;
+  readonly devices: readonly DeviceProfile[];
+  readonly capabilities: readonly number[];
+  readonly options: PlannerOptions;
+  /** MSCC is the expensive part; cache it per layer and capability vector. */
+  readonly fcCache: Map<string, FcPartition>;
+  /**
+   * Estimate Dense layers with the output split's closed-form traffic instead of building slices:
+   * used only to decide which devices to leave out, where only the total latency matters.
+   */
+  readonly quick: boolean;
+}
+
+function node(graph: ModelGraph, id: number): GraphNode {
+  return graph.nodes[id] as GraphNode;
+}
+
+function ownerStep(context: Context, nodeIds: readonly number[]): PlannedStep {
+  const flops = nodeIds.reduce((sum, id) => sum + nodeFlops(context, node(context.graph, id)), 0);
+  return { step: { kind: 'owner', nodeIds }, prediction: predictOwnerOnly(context.devices, flops, kernelCount(context.graph, nodeIds)) };
+}
+
+/** Layers that run a kernel (reshapes, dropout and the input cost no launch). */
+function kernelCount(graph: ModelGraph, nodeIds: readonly number[]): number {
+  return nodeIds.filter((id) => node(graph, id).flops > 0).length;
+}
+
+/** A pruned Dense layer costs 2·nnz, not 2·n_in·n_out. */
+function nodeFlops(context: Context, graphNode: GraphNode): number {
+  const sparse = sparseKernel(context.options, graphNode);
+  return sparse === undefined ? graphNode.flops : 2 * csrNnz(sparse);
+}
+
+function sparseKernel(options: PlannerOptions, graphNode: GraphNode): CsrMatrix | undefined {
+  const kernel = graphNode.weights[0];
+  return graphNode.attrs.op === 'dense' && kernel !== undefined ? options.fcWeights?.get(kernel.name) : undefined;
+}
+
+function spatialCandidate(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme): PlannedStep | undefined {
+  const { graph, devices, capabilities, options } = context;
+  const output = node(graph, nodeIds[nodeIds.length - 1] as number);
+  const outputHw: [number, number] = [output.outputShape[0] as number, output.outputShape[1] as number];
+  let tiles: TileAssignment[];
+  let grid: [number, number] | undefined;
+  if (scheme === 'grid') {
+    grid = options.grid === undefined ? squarestGrid(devices.length) : [options.grid[0], options.grid[1]];
+    tiles = gridTiling(outputHw, grid[0], grid[1], devices.length);
+  } else {
+    tiles = stripTiling(outputHw, capabilities, options.axis ?? 'rows');
+  }
+  const slices = sliceBlock(graph, nodeIds, tiles);
+  const tasks: DeviceTask[] = slices.map((slice) => {
+    const cost = sliceCost(graph, slice);
+    return { device: slice.device, flops: cost.flops, layers: kernelCount(graph, nodeIds), sendBytes: [cost.inputBytes], returnBytes: [cost.outputBytes] };
+  });
+  const step: PlanStep = grid === undefined
+    ? { kind: 'spatial', scheme, nodeIds, depth, slices }
+    : { kind: 'spatial', scheme, nodeIds, depth, grid, slices };
+  return { step, prediction: predictStep(devices, tasks) };
+}
+
+function fcPartition(context: Context, graphNode: GraphNode, matrix: CsrMatrix, scheme: FcScheme): FcPartition {
+  const key = `${graphNode.name}|${scheme}|${context.capabilities.join(',')}`;
+  const cached = context.fcCache.get(key);
+  if (cached !== undefined) return cached;
+  const partition = scheme === 'msccFgcp'
+    ? partitionFcMsccFgcp(matrix, context.capabilities, { seed: context.options.seed ?? 1, ...context.options.mscc })
+    : partitionFcOutputSplit(matrix, context.capabilities);
+  context.fcCache.set(key, partition);
+  return partition;
+}
+
+/** The output split's cost without building its slices: n_in values to each worker, its columns back. */
+function estimateOutputSplit(context: Context, graphNode: GraphNode, matrix: CsrMatrix): PlannedStep {
+  const shares = biasedSplit(csrNnz(matrix), context.capabilities);
+  const tasks: DeviceTask[] = shares.map((nnz, device) => ({
+    device,
+    flops: 2 * nnz,
+    layers: 1,
+    sendBytes: [matrix.rows * bytesPerFloat32],
+    returnBytes: [Math.ceil((matrix.cols * nnz) / Math.max(1, csrNnz(matrix))) * bytesPerFloat32],
+  }));
+  return { step: { kind: 'fc', scheme: 'outputSplit', nodeId: graphNode.id, workers: [] }, prediction: predictStep(context.devices, tasks) };
+}
+
+function fcCandidates(context: Context, graphNode: GraphNode, matrix: CsrMatrix): PlannedStep[] {
+  if (context.quick) return [estimateOutputSplit(context, graphNode, matrix)];
+  const schemes = context.options.fcSchemes ?? ['outputSplit', 'msccFgcp'];
+  const candidates: PlannedStep[] = [];
+  for (const scheme of schemes) {
+    const partition = fcPartition(context, graphNode, matrix, scheme);
+    const fits = partition.workers.every((w) => csrNnz(w.weights) * bytesPerNonzero <= (context.devices[w.device] as DeviceProfile).memoryBytes);
+    if (!fits) continue;
+    const tasks: DeviceTask[] = partition.workers
+      .filter((w) => csrNnz(w.weights) > 0)
+      .map((w) => ({ device: w.device, flops: 2 * csrNnz(w.weights), layers: 1, sendBytes: [w.inputIndex.length * bytesPerFloat32], returnBytes: [w.outputIndex.length * bytesPerFloat32] }));
+    candidates.push({ step: { kind: 'fc', scheme, nodeId: graphNode.id, workers: partition.workers }, prediction: predictStep(context.devices, tasks) });
+  }
+  return candidates;
+}
+
+function cheapest(candidates: readonly PlannedStep[]): PlannedStep | undefined {
+  // Ties keep the earlier candidate (owner-only first), so plans are deterministic and conservative.
+  return candidates.reduce<PlannedStep | undefined>((best, c) => (best === undefined || c.prediction.latencyMs < best.prediction.latencyMs ? c : best), undefined);
+}
+
+/**
+ * Dynamic programming over a run of spatially local units: best[j] is the cheapest way to compute
+ * units [0, j), each block [i, j) being closed and ≤ maxFusedDepth deep, run by the owner alone,
+ * split in strips (BODP for one unit, a fused block for several) or on the 2D grid.
+ */
+function planSpatialSegment(context: Context, units: readonly LayerUnit[]): PlannedStep[] {
+  const { options, devices } = context;
+  const schemes = options.spatialSchemes ?? ['bodp', 'fused', 'grid'];
+  const maxDepth = options.maxFusedDepth ?? 8;
+  const m = units.length;
+  const best = new Array<number>(m + 1).fill(Number.POSITIVE_INFINITY);
+  const choice: ({ from: number; planned: PlannedStep } | undefined)[] = new Array<undefined>(m + 1).fill(undefined);
+  best[0] = 0;
+  for (let i = 0; i < m; i++) {
+    if (!Number.isFinite(best[i])) continue;
+    const nodeIds: number[] = [];
+    for (let j = i + 1; j <= Math.min(m, i + maxDepth); j++) {
+      nodeIds.push(...(units[j - 1] as LayerUnit).nodeIds);
+      if (!isClosedSpatialBlock(context.graph, nodeIds)) continue;
+      const depth = j - i;
+      const candidates: PlannedStep[] = [];
+      if (options.allowOwnerOnly ?? true) candidates.push(ownerStep(context, [...nodeIds]));
+      if (devices.length > 1 || !(options.allowOwnerOnly ?? true)) {
+        const strips: SpatialScheme = depth === 1 ? 'bodp' : 'fused';
+        if (schemes.includes(strips) || (depth === 1 && schemes.includes('fused'))) {
+          const candidate = spatialCandidate(context, [...nodeIds], depth, strips);
+          if (candidate !== undefined) candidates.push(candidate);
+        }
+        if (schemes.includes('grid')) {
+          const candidate = spatialCandidate(context, [...nodeIds], depth, 'grid');
+          if (candidate !== undefined) candidates.push(candidate);
+        }
+      }
+      const pick = cheapest(candidates);
+      if (pick !== undefined && (best[i] as number) + pick.prediction.latencyMs < (best[j] as number)) {
+        best[j] = (best[i] as number) + pick.prediction.latencyMs;
+        choice[j] = { from: i, planned: pick };
+      }
+    }
+  }
+  partitionAssert(Number.isFinite(best[m]), 'ERR_PARTITION_PLAN', () =>
+    `planInference: no scheme covers units ${units.map((u) => u.outputId).join(', ')} with the allowed schemes [${schemes.join(', ')}]`);
+  const steps: PlannedStep[] = [];
+  for (let j = m; j > 0;) {
+    const picked = choice[j] as { from: number; planned: PlannedStep };
+    steps.push(picked.planned);
+    j = picked.from;
+  }
+  return steps.reverse();
+}
+
+/** Joins consecutive owner-only steps: one step, no messages in between. */
+function mergeOwnerSteps(context: Context, steps: readonly PlannedStep[]): PlannedStep[] {
+  const merged: PlannedStep[] = [];
+  for (const planned of steps) {
+    const previous = merged[merged.length - 1];
+    if (planned.step.kind === 'owner' && previous?.step.kind === 'owner') {
+      merged[merged.length - 1] = ownerStep(context, [...previous.step.nodeIds, ...planned.step.nodeIds]);
+    } else {
+      merged.push(planned);
+    }
+  }
+  return merged;
+}
+
+function planForDevices(graph: ModelGraph, devices: readonly DeviceProfile[], options: PlannerOptions, fcCache: Map<string, FcPartition>, quick = false): PlannedStep[] {
+  const context: Context = { graph, devices, capabilities: devices.map(capability), options, fcCache, quick };
+  const units = layerUnits(graph);
+  const steps: PlannedStep[] = [];
+  let segment: LayerUnit[] = [];
+  const flush = (): void => {
+    if (segment.length > 0) steps.push(...planSpatialSegment(context, segment));
+    segment = [];
+  };
+  for (const unit of units) {
+    if (unit.spatial) {
+      segment.push(unit);
+      continue;
+    }
+    flush();
+    const graphNode = node(graph, unit.outputId);
+    const matrix = sparseKernel(options, graphNode);
+    const owner = ownerStep(context, unit.nodeIds);
+    if (matrix === undefined || devices.length === 1) {
+      steps.push(owner);
+      continue;
+    }
+    const candidates = fcCandidates(context, graphNode, matrix);
+    steps.push(cheapest((options.allowOwnerOnly ?? true) || candidates.length === 0 ? [owner, ...candidates] : candidates) as PlannedStep);
+  }
+  flush();
+  return mergeOwnerSteps(context, steps);
+}
+
+function total(steps: readonly PlannedStep[]): number {
+  return steps.reduce((sum, s) => sum + s.prediction.latencyMs, 0);
+}
+
+function formatMs(ms: number): string {
+  return `${ms.toFixed(1)} ms`;
+}
+
+/**
+ * Plans one inference of `graph` over `devices` (device 0 is the owner): per segment of the graph
+ * it picks, by the cost model, among owner-only, BODP per layer, fused blocks of every depth up to
+ * `maxFusedDepth` and the 2D grid; per pruned Dense layer among owner-only, the broadcast output
+ * split and MSCC + FGCP. It then leaves out, one at a time, any worker whose removal lowers the
+ * predicted latency, and records why. Pure and deterministic: same inputs and seed → same plan.
+ *
+ * Device exclusion is decided with Dense layers estimated as the output split (MSCC costs seconds
+ * per device set on fc6); the final plan over the kept devices considers every scheme.
+ */
+export function planInference(graph: ModelGraph, devices: readonly DeviceProfile[], options: PlannerOptions = {}): Plan {
+  partitionAssert(devices.length >= 1, 'ERR_PARTITION_ARGUMENT', () => 'planInference: needs at least the owner device');
+  for (const device of devices) {
+    partitionAssert(device.aMsPerFlop > 0 && device.bMs >= 0 && device.bandwidthBytesPerMs > 0 && device.wakeMs >= 0, 'ERR_PARTITION_ARGUMENT', () =>
+      `planInference: device '${device.id}' has a=${device.aMsPerFlop} (> 0), b=${device.bMs} (≥ 0), B=${device.bandwidthBytesPerMs} (> 0), wake=${device.wakeMs} (≥ 0)`);
+  }
+  const fcCache = new Map<string, FcPartition>();
+  const owner = devices[0] as DeviceProfile;
+  const ownerContext: Context = { graph, devices: [owner], capabilities: [capability(owner)], options, fcCache, quick: false };
+  const ownerAloneMs = graph.nodes.reduce((sum, n) => sum + predictOwnerOnly([owner], nodeFlops(ownerContext, n), n.flops > 0 ? 1 : 0).latencyMs, 0);
+
+  let kept = [...devices];
+  const excluded: ExcludedDevice[] = [];
+  if ((options.excludeDevices ?? true) && devices.length > 1) {
+    let current = total(planForDevices(graph, kept, options, fcCache, true));
+    for (;;) {
+      let bestRemoval: { index: number; ms: number } | undefined;
+      for (let index = 1; index < kept.length; index++) {
+        const ms = total(planForDevices(graph, kept.filter((_, i) => i !== index), options, fcCache, true));
+        if (ms < current && (bestRemoval === undefined || ms < bestRemoval.ms)) bestRemoval = { index, ms };
+      }
+      if (bestRemoval === undefined) break;
+      const removed = kept[bestRemoval.index] as DeviceProfile;
+      excluded.push({ deviceId: removed.id, reason: `predicted ${formatMs(current)} with it, ${formatMs(bestRemoval.ms)} without` });
+      kept = kept.filter((_, i) => i !== bestRemoval.index);
+      current = bestRemoval.ms;
+    }
+  }
+  const steps = planForDevices(graph, kept, options, fcCache);
+  const predictedMs = total(steps);
+  return {
+    graphName: graph.name,
+    devices: kept,
+    steps,
+    predictedMs,
+    ownerAloneMs,
+    excluded,
+    totalBytes: steps.reduce((sum, s) => sum + [...s.prediction.bytesToDevice, ...s.prediction.bytesFromDevice].reduce((a, b) => a + b, 0), 0),
+    totalMessages: steps.reduce((sum, s) => sum + s.prediction.messages, 0),
+  };
+}
+
+/** The plan's steps without predictions: what the executor and the runtime consume. */
+export function planSteps(plan: Plan): PlanStep[] {
+  return plan.steps.map((s) => s.step);
+}
