@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import envPaths from 'env-paths';
 import QRCode from 'qrcode';
 import { loadOrCreateCertificate } from './certificate.ts';
@@ -70,18 +70,21 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (lanUrls.length > 0) {
     lines.push('Open on a phone or laptop on this network (accept the certificate warning once):');
     for (const url of lanUrls) lines.push(`  ${url}`);
+    lines.push('', await QRCode.toString(lanUrls[0] as string, { type: 'terminal', small: true, errorCorrectionLevel: 'L' }));
   } else {
-    lines.push('No LAN address: only this machine can connect.');
+    lines.push('No LAN address: only this machine can connect.', '');
   }
-  lines.push(`On this machine: http://localhost:${server.port}/`, '', `  ${tls.note}`, '');
+  lines.push(`On this machine: http://localhost:${server.port}/`, `  ${tls.note}`, '');
   console.log(lines.join('\n'));
-  if (lanUrls[0]) {
-    console.log(await QRCode.toString(lanUrls[0], { type: 'terminal', small: true, errorCorrectionLevel: 'L' }));
-  }
 
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+// Run directly (`tsx signaling/main.ts`) as well as through `npm start` (scripts/start.ts).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv.slice(2));
 }

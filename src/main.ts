@@ -7,6 +7,10 @@ const root = document.getElementById('app') as HTMLElement;
 const join = parseJoinFragment(location.hash);
 // A different fragment means a different role or room: start clean.
 window.addEventListener('hashchange', () => location.reload());
+// Back from the back/forward cache: the room was left on pagehide, so join it afresh.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) location.reload();
+});
 
 const started = join ? startWorkerPage(root, join) : startOwnerPage(root);
 started.catch((err: unknown) => {

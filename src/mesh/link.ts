@@ -171,6 +171,17 @@ export class MessageLink extends Emitter<LinkEvents> {
     this.requestHandler = handler;
   }
 
+  /**
+   * Closes after what was sent has left the buffer (at most `timeoutMs`), so a last message
+   * (a leave notice, a refusal) reaches the peer. Nothing more is sent meanwhile.
+   */
+  async closeAfterFlush(error: MeshError | null = null, timeoutMs = 500): Promise<void> {
+    if (this.destroyed) return;
+    await Promise.race([this.sendChain, new Promise((r) => setTimeout(r, timeoutMs))]);
+    await this.transport.waitForDrain(0, timeoutMs).catch(() => {});
+    this.destroy(error);
+  }
+
   /** Closes the link; idempotent. `error` says why (null: closed on purpose). */
   destroy(error: MeshError | null = null): void {
     if (this.destroyed) return;

@@ -82,14 +82,15 @@ export class PeerSession extends Emitter<SessionEvents> {
     }
   }
 
-  /** Says goodbye (best effort, e.g. from `pagehide`) and closes. */
+  /**
+   * Says goodbye and closes once the notice has left. From `pagehide` the page may be gone
+   * before that: the notice is then best effort, and the peer's heartbeat covers the rest.
+   */
   leave(reason: string): void {
     if (this.state === 'closed') return;
-    try {
-      void this.link.send({ kind: MessageKind.Leave, meta: { reason } }, { urgent: true }).catch(() => {});
-    } finally {
-      this.link.destroy(null);
-    }
+    void this.link.send({ kind: MessageKind.Leave, meta: { reason } }, { urgent: true }).catch(() => {});
+    this.finish(null);
+    void this.link.closeAfterFlush(null);
   }
 
   /** Closes with a reason (the link's 'close' then reports it). */
@@ -111,6 +112,7 @@ export class PeerSession extends Emitter<SessionEvents> {
   }
 
   private onMessage(message: IncomingMessage): void {
+    if (this.state === 'closed') return; // leaving: the link only flushes what was sent
     switch (message.kind) {
       case MessageKind.Ping: {
         const ping = parseMeta(heartbeatSchema, message.meta);
@@ -152,7 +154,9 @@ export class PeerSession extends Emitter<SessionEvents> {
     if (hello.protocol !== MESH_PROTOCOL_VERSION) {
       const message = `this device runs app ${hello.app} (mesh protocol ${hello.protocol}), the owner ${APP_VERSION} (protocol ${MESH_PROTOCOL_VERSION}): reload both pages`;
       void this.link.send({ kind: MessageKind.Refuse, meta: { code: 'ERR_VERSION_MISMATCH', message } }, { urgent: true }).catch(() => {});
-      return this.drop(new MeshError('ERR_VERSION_MISMATCH', message));
+      this.finish(new MeshError('ERR_VERSION_MISMATCH', message));
+      void this.link.closeAfterFlush(new MeshError('ERR_VERSION_MISMATCH', message));
+      return;
     }
     void this.link.send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, owner: this.local } }).catch(() => {});
     this.becomeReady(hello.device);
