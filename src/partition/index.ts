@@ -44,3 +44,7 @@ export { capability, computeMs, messageMs, predictOwnerOnly, predictStep } from 
 export type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
 export { planInference, planSteps } from './planner.ts';
 export type { ExcludedDevice, Plan, PlannedStep, PlannerOptions } from './planner.ts';
+
+// Report (issue 3): pure; the caller supplies the clock and writes the file
+export { buildPartitionReport } from './report.ts';
+export type { DeviceSet, FcRow, PartitionReport, PartitionReportInput, SpatialRow } from './report.ts';

@@ -14,8 +14,13 @@ export interface FcPartition {
   readonly scheme: FcScheme;
   /** One slice per device in plan order (a device may have an empty slice). */
   readonly workers: readonly FcWorkerSlice[];
-  /** Nonzeros each device computes (its work). */
+  /** Nonzeros each device computes (its work), after FGCP's cover choices. */
   readonly loads: readonly number[];
+  /**
+   * Nonzeros in the output columns each device owns: the load MSCC balances within (1 + ε). FGCP
+   * then moves cross entries covered by partial sums to the input's owner, so `loads` can differ.
+   */
+  readonly columnLoads: readonly number[];
   /** Cross nonzeros (MSCC + FGCP only; 0 for the output split, which has no input ownership). */
   readonly crossCount: number;
   /** Values FGCP added to cover cross entries (0 for the output split). */
@@ -60,6 +65,7 @@ export function partitionFcMsccFgcp(matrix: CsrMatrix, capabilities: readonly nu
     scheme: 'msccFgcp',
     workers: result.workers,
     loads: result.workers.map((w) => w.weights.rowPtr[w.weights.rows] as number),
+    columnLoads: clusters.loads,
     crossCount: result.crossCount,
     extraValues: result.extraValues,
   };
@@ -89,5 +95,6 @@ export function partitionFcOutputSplit(matrix: CsrMatrix, capabilities: readonly
   }
   const deviceOfNonzero = Int32Array.from(matrix.colIdx.subarray(0, nnz), (c) => colOwner[c] as number);
   const workers = slicesFromAssignment(matrix, deviceOfNonzero, capabilities.length, true);
-  return { scheme: 'outputSplit', workers, loads: workers.map((w) => w.weights.rowPtr[w.weights.rows] as number), crossCount: 0, extraValues: 0 };
+  const loads = workers.map((w) => w.weights.rowPtr[w.weights.rows] as number);
+  return { scheme: 'outputSplit', workers, loads, columnLoads: loads, crossCount: 0, extraValues: 0 };
 }
