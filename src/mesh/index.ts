@@ -33,5 +33,5 @@ export { newRoomCredentials, joinLink, parseJoinFragment, isRoomCredentials, joi
 export type { RoomCredentials } from './room-credentials.ts';
 
 // Wire format
-export { MessageKind, WIRE_VERSION, wireTensor, elementCount, DEFAULT_WIRE_LIMITS } from './wire/index.ts';
+export { MessageKind, WIRE_VERSION, wireTensor, elementCount, DEFAULT_WIRE_LIMITS, MAX_CHUNK_BYTES } from './wire/index.ts';
 export type { DType, IncomingMessage, OutgoingMessage, TensorData, WireLimits, WireTensor } from './wire/index.ts';

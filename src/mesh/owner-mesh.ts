@@ -42,7 +42,8 @@ export interface OwnerMeshOptions {
   pageUrl: string;
   link?: Partial<LinkOptions>;
   session?: Partial<SessionOptions>;
-  probe?: Partial<ProbeOptions>;
+  /** Throughput probe settings; false skips it (measurements of a cold channel). */
+  probe?: Partial<ProbeOptions> | false;
   /** How long a gone worker stays in the list (with its reason). Default 30 s. */
   keepGoneMs?: number;
 }
@@ -223,8 +224,10 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     entry.view.state = 'probing';
     this.emit('change', undefined);
     try {
-      const probe = await probeThroughput((entry.session as PeerSession).link, this.options.probe);
-      entry.view.throughputBytesPerSec = probe.bytesPerSec;
+      if (this.options.probe !== false) {
+        const probe = await probeThroughput((entry.session as PeerSession).link, this.options.probe);
+        entry.view.throughputBytesPerSec = probe.bytesPerSec;
+      }
     } catch (err) {
       if (this.entries.get(peerId) !== entry) return; // dropped meanwhile; already reported
       this.drop(peerId, err instanceof MeshError ? err : new MeshError('ERR_PROTOCOL', `throughput probe failed: ${(err as Error).message}`), entry);

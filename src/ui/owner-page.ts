@@ -8,6 +8,7 @@ import {
 } from '../mesh/index.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h } from './dom.ts';
+import { readPageConfig } from './page-config.ts';
 import { renderPeerList } from './peer-list.ts';
 import { drawQr } from './qr.ts';
 
@@ -28,6 +29,7 @@ function roomOfThisTab(): RoomCredentials {
 
 export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
   const credentials = roomOfThisTab();
+  const config = readPageConfig(location.search);
   const mesh = new OwnerMesh({
     credentials,
     signalingUrl: signalingUrl(),
@@ -35,6 +37,8 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
     createTransport,
     local: await describeThisDevice(),
     pageUrl: `${location.origin}/`,
+    link: { chunkBytes: config.chunkBytes },
+    probe: config.probe ? {} : false,
   });
 
   const qrCanvas = h('canvas', { class: 'qr', 'aria-label': 'QR code to join this room' });

@@ -2,6 +2,7 @@
 import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h, shortId } from './dom.ts';
+import { readPageConfig } from './page-config.ts';
 import { keepScreenOn, type WakeLockState } from './wake-lock.ts';
 
 const STATUS: Record<WorkerState, { title: string; detail: string }> = {
@@ -22,7 +23,8 @@ const WAKE_LOCK_TEXT: Record<WakeLockState, string> = {
 
 export async function startWorkerPage(root: HTMLElement, join: { roomId: string; joinKey: string }): Promise<WorkerMesh> {
   const local = await describeThisDevice();
-  const mesh = new WorkerMesh({ roomId: join.roomId, joinKey: join.joinKey, signalingUrl: signalingUrl(), createSocket, createTransport, local });
+  const { chunkBytes } = readPageConfig(location.search);
+  const mesh = new WorkerMesh({ roomId: join.roomId, joinKey: join.joinKey, signalingUrl: signalingUrl(), createSocket, createTransport, local, link: { chunkBytes } });
 
   const title = h('h2', { class: 'status-title', 'data-state': mesh.state });
   const detail = h('p', { class: 'status-detail' });
