@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceProfile } from './cost.ts';
-import { computeMs, messageMs, predictOwnerOnly, predictStep } from './cost.ts';
+import { computeMs, messageMs, predictOwnerOnly, predictStep, refreshProfile } from './cost.ts';
 
 function device(id: string, aMsPerFlop: number, bMs: number, bandwidthBytesPerMs: number, wakeMs: number): DeviceProfile {
   return { id, aMsPerFlop, bMs, bandwidthBytesPerMs, wakeMs, memoryBytes: 1e9 };
@@ -48,5 +48,18 @@ describe('cost model (ALGORITHMS.md §2)', () => {
     const split = predictStep([owner, fast], [{ device: 1, flops: 1, layers: 1, sendBytes: [500, 500], returnBytes: [50, 50] }]);
     expect(split.latencyMs - one.latencyMs).toBeCloseTo(2 * fast.wakeMs, 12);
     expect(split.messages).toBe(4);
+  });
+});
+
+describe('refreshProfile', () => {
+  const device: DeviceProfile = { id: 'w', aMsPerFlop: 0.01, bMs: 1, bandwidthBytesPerMs: 100, wakeMs: 2, memoryBytes: 1e9 };
+
+  it.each([
+    ['compute 1000 FLOPs in 1 layer took 21 ms → a observed 0.02, alpha 0.5 → 0.015', { compute: { flops: 1000, layers: 1, ms: 21 } }, 0.5, 0.015, 100],
+    ['transfer 1000 B took 7 ms → B observed 200, alpha 0.5 → 150', { transfer: { bytes: 1000, ms: 7 } }, 0.5, 0.01, 150],
+    ['nothing measured → unchanged', {}, 0.3, 0.01, 100],
+  ])('%s', (_name, measured, alpha, a, bandwidth) => {
+    const refreshed = refreshProfile(device, measured, alpha);
+    expect([refreshed.aMsPerFlop, refreshed.bandwidthBytesPerMs]).toEqual([expect.closeTo(a, 12), expect.closeTo(bandwidth, 12)]);
   });
 });

@@ -115,3 +115,32 @@ export function predictOwnerOnly(devices: readonly DeviceProfile[], flops: numbe
   const compute = devices.map((_, d) => (d === 0 ? computeMs(owner, flops, layers) : 0));
   return { latencyMs: compute[0] as number, computeMs: compute, bytesToDevice: zeros, bytesFromDevice: zeros, messages: 0 };
 }
+
+/** What one inference measured for a device, to refresh its profile. */
+export interface DeviceMeasurement {
+  /** Measured compute ms for `flops` FLOPs in `layers` layer runs, if the device computed. */
+  readonly compute?: { readonly flops: number; readonly layers: number; readonly ms: number };
+  /** Measured link: a message of `bytes` took `ms` (send to acknowledgement, halved round trip). */
+  readonly transfer?: { readonly bytes: number; readonly ms: number };
+}
+
+/**
+ * [ours] Moving-average refresh of a profile from what an inference measured (ALGORITHMS.md §2),
+ * so the next image is planned on fresh numbers. The fixed costs b and t_wake are kept, and a and
+ * B are re-estimated from the measured time minus them, blended with weight `alpha` (default 0.3).
+ */
+export function refreshProfile(device: DeviceProfile, measured: DeviceMeasurement, alpha = 0.3): DeviceProfile {
+  partitionAssert(alpha > 0 && alpha <= 1, 'ERR_PARTITION_ARGUMENT', () => `refreshProfile: alpha ${alpha} is outside (0, 1]`);
+  let { aMsPerFlop, bandwidthBytesPerMs } = device;
+  const compute = measured.compute;
+  if (compute !== undefined && compute.flops > 0) {
+    const observed = Math.max(compute.ms - device.bMs * compute.layers, 0) / compute.flops;
+    if (observed > 0) aMsPerFlop = (1 - alpha) * aMsPerFlop + alpha * observed;
+  }
+  const transfer = measured.transfer;
+  if (transfer !== undefined && transfer.bytes > 0) {
+    const payloadMs = transfer.ms - device.wakeMs;
+    if (payloadMs > 0) bandwidthBytesPerMs = (1 - alpha) * bandwidthBytesPerMs + alpha * (transfer.bytes / payloadMs);
+  }
+  return { ...device, aMsPerFlop, bandwidthBytesPerMs };
+}

@@ -40,8 +40,8 @@ export { fcTraffic, partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse
 export type { FcPartition, FcTraffic } from './sparse/fcPartition.ts';
 
 // Cost model and planner
-export { capability, computeMs, messageMs, predictOwnerOnly, predictStep } from './cost.ts';
-export type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
+export { capability, computeMs, messageMs, predictOwnerOnly, predictStep, refreshProfile } from './cost.ts';
+export type { DeviceMeasurement, DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
 export { planInference, planSteps } from './planner.ts';
 export type { ExcludedDevice, Plan, PlannedStep, PlannerOptions } from './planner.ts';
 

@@ -95,6 +95,22 @@ describe('planInference', () => {
     expect(bodp.steps.filter((s) => s.step.kind === 'spatial')).toHaveLength(18);
   });
 
+  it('bandwidth-aware strips (OCBP) never predict worse than the capability-biased split, and help when a fast device has a slow link', () => {
+    const devices = [phone('owner', 2, 20), phone('fast-but-far', 8, 0.5), phone('near', 2, 20)];
+    const forcedBodp = { allowOwnerOnly: false, excludeDevices: false, spatialSchemes: ['bodp'], maxFusedDepth: 1 } as const;
+    const biased = planInference(quarterVgg, devices, forcedBodp);
+    const balanced = planInference(quarterVgg, devices, { ...forcedBodp, bandwidthAware: true });
+    expect(balanced.predictedMs).toBeLessThan(biased.predictedMs);
+    expect(balanced.computeMs[1]).toBeLessThan(biased.computeMs[1] as number);
+  });
+
+  it('per-device totals add up to the plan totals', () => {
+    const plan = planInference(quarterVgg, [phone('owner', 1, 10), phone('a', 2, 10), phone('b', 1, 5)]);
+    const sum = (list: readonly number[]): number => list.reduce((a, b) => a + b, 0);
+    expect(sum(plan.bytesToDevice) + sum(plan.bytesFromDevice)).toBe(plan.totalBytes);
+    expect(plan.bytesToDevice[0]).toBe(0);
+  });
+
   it('rejects a device with a non-positive a with ERR_PARTITION_ARGUMENT', () => {
     expect(() => planInference(mobileNet.graph, [{ ...phone('owner', 1, 1), aMsPerFlop: 0 }]))
       .toThrow(expect.objectContaining({ code: 'ERR_PARTITION_ARGUMENT' }) as PartitionError);

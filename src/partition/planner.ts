@@ -9,9 +9,9 @@ import { partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse/fcPartitio
 import type { FcScheme } from './sparse/fcSlice.ts';
 import type { MsccOptions } from './sparse/mscc.ts';
 import type { TileAssignment } from './spatialSlices.ts';
-import { sliceBlock, sliceCost } from './spatialSlices.ts';
+import { sliceBlock, sliceCost, stripRect } from './spatialSlices.ts';
 import type { SplitAxis } from './tilings.ts';
-import { biasedSplit } from './biasedSplit.ts';
+import { biasedSplit, sharesToRanges } from './biasedSplit.ts';
 import { gridTiling, squarestGrid, stripTiling } from './tilings.ts';
 import type { LayerUnit } from './units.ts';
 import { isClosedSpatialBlock, layerUnits } from './units.ts';
@@ -44,6 +44,11 @@ export interface PlannerOptions {
   readonly mscc?: MsccOptions;
   /** Try leaving out devices whose inclusion makes the plan slower (default true). */
   readonly excludeDevices?: boolean;
+  /**
+   * [ours] Bandwidth-aware strips (EdgeLD's OCBP): start from the capability-biased split, then move
+   * rows between devices while the step's predicted latency falls (default false: the paper's BODP).
+   */
+  readonly bandwidthAware?: boolean;
 }
 
 /** A step and what the cost model predicts for it. */
@@ -71,6 +76,12 @@ export interface Plan {
   /** Activation bytes on the wire per inference, both directions. */
   readonly totalBytes: number;
   readonly totalMessages: number;
+  /** Per device (plan order): bytes the owner sends it, per inference. */
+  readonly bytesToDevice: readonly number[];
+  /** Per device: bytes it returns to the owner, per inference. */
+  readonly bytesFromDevice: readonly number[];
+  /** Per device: predicted compute ms per inference. */
+  readonly computeMs: readonly number[];
 }
 
 interface Context {
@@ -112,27 +123,65 @@ function sparseKernel(options: PlannerOptions, graphNode: GraphNode): CsrMatrix 
   return graphNode.attrs.op === 'dense' && kernel !== undefined ? options.fcWeights?.get(kernel.name) : undefined;
 }
 
-function spatialCandidate(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme): PlannedStep | undefined {
-  const { graph, devices, capabilities, options } = context;
-  const output = node(graph, nodeIds[nodeIds.length - 1] as number);
-  const outputHw: [number, number] = [output.outputShape[0] as number, output.outputShape[1] as number];
-  let tiles: TileAssignment[];
-  let grid: [number, number] | undefined;
-  if (scheme === 'grid') {
-    grid = options.grid === undefined ? squarestGrid(devices.length) : [options.grid[0], options.grid[1]];
-    tiles = gridTiling(outputHw, grid[0], grid[1], devices.length);
-  } else {
-    tiles = stripTiling(outputHw, capabilities, options.axis ?? 'rows');
-  }
+function stripStep(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, tiles: TileAssignment[], grid?: [number, number]): PlannedStep {
+  const { graph, devices } = context;
   const slices = sliceBlock(graph, nodeIds, tiles);
+  const layers = kernelCount(graph, nodeIds);
   const tasks: DeviceTask[] = slices.map((slice) => {
     const cost = sliceCost(graph, slice);
-    return { device: slice.device, flops: cost.flops, layers: kernelCount(graph, nodeIds), sendBytes: [cost.inputBytes], returnBytes: [cost.outputBytes] };
+    return { device: slice.device, flops: cost.flops, layers, sendBytes: [cost.inputBytes], returnBytes: [cost.outputBytes] };
   });
   const step: PlanStep = grid === undefined
     ? { kind: 'spatial', scheme, nodeIds, depth, slices }
     : { kind: 'spatial', scheme, nodeIds, depth, grid, slices };
   return { step, prediction: predictStep(devices, tasks) };
+}
+
+/**
+ * OCBP-style rebalancing: from the biased shares, move `stride` rows from one device to another
+ * while that lowers the predicted latency; halve the stride when no move helps.
+ */
+function rebalance(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, outputHw: [number, number], axis: SplitAxis): PlannedStep {
+  const length = axis === 'rows' ? outputHw[0] : outputHw[1];
+  const toTiles = (shares: readonly number[]): TileAssignment[] =>
+    sharesToRanges(shares).map((range, device) => ({ device, tile: stripRect(range, axis, outputHw[0], outputHw[1]) }));
+  let shares = biasedSplit(length, context.capabilities);
+  let best = stripStep(context, nodeIds, depth, scheme, toTiles(shares));
+  for (let stride = Math.max(1, Math.floor(length / (4 * shares.length))); stride >= 1;) {
+    let improved: { shares: number[]; planned: PlannedStep } | undefined;
+    for (let from = 0; from < shares.length; from++) {
+      if ((shares[from] as number) < stride) continue;
+      for (let to = 0; to < shares.length; to++) {
+        if (to === from) continue;
+        const candidate = [...shares];
+        candidate[from] = (candidate[from] as number) - stride;
+        candidate[to] = (candidate[to] as number) + stride;
+        const planned = stripStep(context, nodeIds, depth, scheme, toTiles(candidate));
+        const bar = improved?.planned.prediction.latencyMs ?? best.prediction.latencyMs;
+        if (planned.prediction.latencyMs < bar - 1e-9) improved = { shares: candidate, planned };
+      }
+    }
+    if (improved === undefined) {
+      stride = Math.floor(stride / 2);
+      continue;
+    }
+    shares = improved.shares;
+    best = improved.planned;
+  }
+  return best;
+}
+
+function spatialCandidate(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme): PlannedStep {
+  const { graph, devices, capabilities, options } = context;
+  const output = node(graph, nodeIds[nodeIds.length - 1] as number);
+  const outputHw: [number, number] = [output.outputShape[0] as number, output.outputShape[1] as number];
+  if (scheme === 'grid') {
+    const grid: [number, number] = options.grid === undefined ? squarestGrid(devices.length) : [options.grid[0], options.grid[1]];
+    return stripStep(context, nodeIds, depth, scheme, gridTiling(outputHw, grid[0], grid[1], devices.length), grid);
+  }
+  const axis = options.axis ?? 'rows';
+  if (options.bandwidthAware ?? false) return rebalance(context, nodeIds, depth, scheme, outputHw, axis);
+  return stripStep(context, nodeIds, depth, scheme, stripTiling(outputHw, capabilities, axis));
 }
 
 function fcPartition(context: Context, graphNode: GraphNode, matrix: CsrMatrix, scheme: FcScheme): FcPartition {
@@ -205,12 +254,10 @@ function planSpatialSegment(context: Context, units: readonly LayerUnit[]): Plan
       if (devices.length > 1 || !(options.allowOwnerOnly ?? true)) {
         const strips: SpatialScheme = depth === 1 ? 'bodp' : 'fused';
         if (schemes.includes(strips) || (depth === 1 && schemes.includes('fused'))) {
-          const candidate = spatialCandidate(context, [...nodeIds], depth, strips);
-          if (candidate !== undefined) candidates.push(candidate);
+          candidates.push(spatialCandidate(context, [...nodeIds], depth, strips));
         }
         if (schemes.includes('grid')) {
-          const candidate = spatialCandidate(context, [...nodeIds], depth, 'grid');
-          if (candidate !== undefined) candidates.push(candidate);
+          candidates.push(spatialCandidate(context, [...nodeIds], depth, 'grid'));
         }
       }
       const pick = cheapest(candidates);
@@ -274,6 +321,10 @@ function planForDevices(graph: ModelGraph, devices: readonly DeviceProfile[], op
   return mergeOwnerSteps(context, steps);
 }
 
+function sumPerDevice(devices: readonly DeviceProfile[], steps: readonly PlannedStep[], pick: (p: StepPrediction) => readonly number[]): number[] {
+  return devices.map((_, d) => steps.reduce((sum, s) => sum + (pick(s.prediction)[d] ?? 0), 0));
+}
+
 function total(steps: readonly PlannedStep[]): number {
   return steps.reduce((sum, s) => sum + s.prediction.latencyMs, 0);
 }
@@ -331,6 +382,9 @@ export function planInference(graph: ModelGraph, devices: readonly DeviceProfile
     excluded,
     totalBytes: steps.reduce((sum, s) => sum + [...s.prediction.bytesToDevice, ...s.prediction.bytesFromDevice].reduce((a, b) => a + b, 0), 0),
     totalMessages: steps.reduce((sum, s) => sum + s.prediction.messages, 0),
+    bytesToDevice: sumPerDevice(kept, steps, (p) => p.bytesToDevice),
+    bytesFromDevice: sumPerDevice(kept, steps, (p) => p.bytesFromDevice),
+    computeMs: sumPerDevice(kept, steps, (p) => p.computeMs),
   };
 }
 

@@ -19,6 +19,7 @@ const schemes: [string, PlannerOptions][] = [
   ['BODP along columns', { ...forced, spatialSchemes: ['bodp'], maxFusedDepth: 1, axis: 'cols', fcSchemes: ['outputSplit'] }],
   ['2D grid per layer + MSCC/FGCP', { ...forced, spatialSchemes: ['grid'], maxFusedDepth: 1, fcSchemes: ['msccFgcp'] }],
   ['fused blocks (rows) + MSCC/FGCP', { ...forced, spatialSchemes: ['fused'], maxFusedDepth: 6, fcSchemes: ['msccFgcp'] }],
+  ['bandwidth-aware strips (OCBP), per layer and fused', { ...forced, spatialSchemes: ['bodp', 'fused'], bandwidthAware: true, fcSchemes: ['outputSplit'] }],
   ['fused 2D grid (DeepThings FTP)', { ...forced, spatialSchemes: ['grid'], maxFusedDepth: 6, fcSchemes: ['outputSplit'] }],
   ["the planner's own choice", {}],
 ];
