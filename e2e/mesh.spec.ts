@@ -135,4 +135,17 @@ test('a wrong join key and an unknown room get a clear answer on the worker page
   const unknownRoom = joinUrl.replace(/room=[\w-]+/, `room=${'B'.repeat(22)}`);
   const [other] = await openWorkers(newDevice, unknownRoom, 1);
   await expect(other!.locator('.status-detail')).toContainText('No such room');
+
+  const missingKey = joinUrl.replace(/&key=[\w-]+/, '');
+  const [third] = await openWorkers(newDevice, missingKey, 1);
+  await expect(third!.locator('.banner.error')).toContainText('join link is incomplete');
+});
+
+test('a worker that leaves with its button is shown as gone with the reason', async ({ newDevice, baseUrl }) => {
+  const { owner, joinUrl } = await openOwner(newDevice, baseUrl);
+  const [worker] = await openWorkers(newDevice, joinUrl, 1);
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(1, { timeout: 45_000 });
+  await worker!.getByRole('button', { name: 'Leave' }).click();
+  await expect(worker!.locator('.status-title')).toHaveText('Left');
+  await expect(owner.locator('tr.peer[data-state="gone"] .reason')).toContainText('the worker left');
 });

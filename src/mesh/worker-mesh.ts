@@ -41,7 +41,7 @@ export interface WorkerMeshOptions {
 
 type WorkerEvents = {
   state: WorkerState;
-  /** A request arrived (before it is handled), for status displays. */
+  /** An application request arrived (before it is handled), for status displays; the mesh's own (probes) are not reported. */
   request: IncomingMessage;
   error: MeshError;
 };
@@ -180,7 +180,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     const method = (request.meta as { method?: unknown } | null)?.method;
     const handler = typeof method === 'string' ? this.handlers.get(method) : undefined;
     if (!handler) throw Object.assign(new Error(`unknown method ${JSON.stringify(method)}`), { code: 'ERR_UNKNOWN_METHOD' });
-    this.emit('request', request);
+    if (!(method as string).startsWith('mesh.')) this.emit('request', request);
     return handler(request);
   }
 

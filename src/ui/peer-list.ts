@@ -21,8 +21,9 @@ export function renderPeerList(container: HTMLElement, peers: readonly PeerView[
       { 'data-peer': p.peerId, 'data-state': p.state, class: `peer state-${p.state}` },
       h('td', {}, h('strong', {}, p.device?.name ?? `peer ${shortId(p.peerId)}`), p.reason ? h('div', { class: 'reason' }, p.reason) : null),
       h('td', { 'data-field': 'state' }, STATE_LABEL[p.state]),
-      h('td', { 'data-field': 'rtt' }, formatMs(p.rttMs)),
-      h('td', { 'data-field': 'throughput' }, formatBytesPerSec(p.throughputBytesPerSec)),
+      // A gone worker's last numbers would read as current: show none.
+      h('td', { 'data-field': 'rtt' }, p.state === 'gone' ? '–' : formatMs(p.rttMs)),
+      h('td', { 'data-field': 'throughput' }, p.state === 'gone' ? '–' : formatBytesPerSec(p.throughputBytesPerSec)),
       h('td', { 'data-field': 'backends' }, p.device?.backends.join(', ') ?? '–'),
       h('td', {}, p.state === 'gone' ? null : removeButton(p.peerId, onRemove)),
     ),
