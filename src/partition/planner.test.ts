@@ -104,6 +104,16 @@ describe('planInference', () => {
     expect(balanced.computeMs[1]).toBeLessThan(biased.computeMs[1] as number);
   });
 
+  it('gives no conv slice to a device that cannot hold the layer weights, then leaves it out', () => {
+    const tiny = { ...phone('tiny', 50, 100), memoryBytes: 1000 };
+    const devices = [phone('owner', 1, 100), tiny, phone('ok', 1, 100)];
+    const kept = planInference(quarterVgg, devices, { excludeDevices: false });
+    expect(kept.computeMs[1]).toBe(0);
+    const plan = planInference(quarterVgg, devices);
+    expect(plan.excluded.map((e) => e.deviceId)).toEqual(['tiny']);
+    expect(plan.computeMs[1]).toBeGreaterThan(0);
+  });
+
   it('per-device totals add up to the plan totals', () => {
     const plan = planInference(quarterVgg, [phone('owner', 1, 10), phone('a', 2, 10), phone('b', 1, 5)]);
     const sum = (list: readonly number[]): number => list.reduce((a, b) => a + b, 0);

@@ -1,5 +1,5 @@
 import type { CsrMatrix, GraphNode, ModelGraph } from '../model/index.ts';
-import { csrNnz } from '../model/index.ts';
+import { csrNnz, shapeSize } from '../model/index.ts';
 import type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
 import { capability, predictOwnerOnly, predictStep } from './cost.ts';
 import { partitionAssert } from './errors.ts';
@@ -127,14 +127,20 @@ function stripStep(context: Context, nodeIds: readonly number[], depth: number, 
   const { graph, devices } = context;
   const slices = sliceBlock(graph, nodeIds, tiles);
   const layers = kernelCount(graph, nodeIds);
+  // Conv weights are replicated on every device that computes a slice (ALGORITHMS.md §3).
+  const weightBytes = nodeIds.reduce((sum, id) => sum + node(graph, id).weights.reduce((s, w) => s + shapeSize(w.shape) * bytesPerFloat32, 0), 0);
+  let infeasible = false;
   const tasks: DeviceTask[] = slices.map((slice) => {
     const cost = sliceCost(graph, slice);
+    if (weightBytes + cost.inputBytes + cost.outputBytes > (devices[slice.device] as DeviceProfile).memoryBytes) infeasible = true;
     return { device: slice.device, flops: cost.flops, layers, sendBytes: [cost.inputBytes], returnBytes: [cost.outputBytes] };
   });
   const step: PlanStep = grid === undefined
     ? { kind: 'spatial', scheme, nodeIds, depth, slices }
     : { kind: 'spatial', scheme, nodeIds, depth, grid, slices };
-  return { step, prediction: predictStep(devices, tasks) };
+  const prediction = predictStep(devices, tasks);
+  // A device that cannot hold its slice makes the candidate unusable, not an error.
+  return { step, prediction: infeasible ? { ...prediction, latencyMs: Number.POSITIVE_INFINITY } : prediction };
 }
 
 /**
@@ -311,6 +317,13 @@ function planForDevices(graph: ModelGraph, devices: readonly DeviceProfile[], op
     const matrix = sparseKernel(options, graphNode);
     const owner = ownerStep(context, unit.nodeIds);
     if (matrix === undefined || devices.length === 1) {
+      steps.push(owner);
+      continue;
+    }
+    // Any distributed FC costs at least one wake-up each way on some link; when the owner is faster
+    // than that, MSCC (seconds on fc6) cannot pay and is not run.
+    const minimumRoundTripMs = Math.min(...devices.slice(1).map((d) => 2 * d.wakeMs));
+    if ((options.allowOwnerOnly ?? true) && owner.prediction.latencyMs <= minimumRoundTripMs) {
       steps.push(owner);
       continue;
     }
