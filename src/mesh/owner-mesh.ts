@@ -7,12 +7,12 @@ import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
 import type { DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
-import { MessageLink, type LinkOptions, type LinkStats, type RequestOptions } from './link.ts';
+import { MessageLink, type LinkStats, type RequestOptions } from './link.ts';
 import { probeThroughput, type ProbeOptions } from './probe.ts';
 import { joinLink, joinTokenFor, ownerTokenFor, type RoomCredentials } from './room-credentials.ts';
-import { PeerSession, type SessionOptions } from './session.ts';
-import { SignalingClient, type SignalingState, type WebSocketFactory, type Welcome } from './signaling-client.ts';
-import type { PeerTransport, PeerTransportFactory } from './peer-transport.ts';
+import { PeerSession } from './session.ts';
+import { SignalingClient, type SignalingState, type Welcome } from './signaling-client.ts';
+import type { MeshEndpointOptions, PeerTransport } from './peer-transport.ts';
 import type { IncomingMessage, WireTensor } from './wire/index.ts';
 
 export type PeerState = 'connecting' | 'handshake' | 'probing' | 'ready' | 'gone';
@@ -32,16 +32,10 @@ export interface PeerView {
   reason: string | null;
 }
 
-export interface OwnerMeshOptions {
+export interface OwnerMeshOptions extends MeshEndpointOptions {
   credentials: RoomCredentials;
-  signalingUrl: string;
-  createSocket: WebSocketFactory;
-  createTransport: PeerTransportFactory;
-  local: DeviceInfo;
   /** The page's own URL, used for the join link when the server knows no LAN URL. */
   pageUrl: string;
-  link?: Partial<LinkOptions>;
-  session?: Partial<SessionOptions>;
   /** Throughput probe settings; false skips it (measurements of a cold channel). */
   probe?: Partial<ProbeOptions> | false;
   /** How long a gone worker stays in the list (with its reason). Default 30 s. */

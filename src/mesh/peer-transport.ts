@@ -1,4 +1,8 @@
 import type { SignalData } from 'simple-peer';
+import type { DeviceInfo } from './control.ts';
+import type { LinkOptions } from './link.ts';
+import type { SessionOptions } from './session.ts';
+import type { WebSocketFactory } from './signaling-client.ts';
 import type { FrameTransport } from './transport.ts';
 
 /** A frame transport that is set up through signaling (WebRTC in the product). */
@@ -16,3 +20,14 @@ export interface PeerTransportOptions {
 }
 
 export type PeerTransportFactory = (options: PeerTransportOptions) => PeerTransport;
+
+/** What both ends of the star need injected: the server, the transports, this device. */
+export interface MeshEndpointOptions {
+  signalingUrl: string;
+  createSocket: WebSocketFactory;
+  createTransport: PeerTransportFactory;
+  /** This device, as told to the other side in the handshake. */
+  local: DeviceInfo;
+  link?: Partial<LinkOptions>;
+  session?: Partial<SessionOptions>;
+}

@@ -54,6 +54,8 @@ export interface SignalingClientOptions {
 }
 
 const TRANSIENT: ReadonlySet<string> = new Set(['ERR_RATE_LIMITED', 'ERR_SERVER_FULL', 'ERR_HELLO_TIMEOUT']);
+/** Server refusals that may go away by themselves (try again later), as opposed to final answers. */
+export const isTransientSignalingError = (code: string): boolean => TRANSIENT.has(code);
 const OPEN = 1;
 
 /** ws:// or wss:// URL of the signaling endpoint of the server that served this page. */
@@ -78,7 +80,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.options = {
       initialBackoffMs: 500,
       maxBackoffMs: 8_000,
-      shouldRetry: (code) => TRANSIENT.has(code),
+      shouldRetry: isTransientSignalingError,
       ...options,
     };
     this.backoffMs = this.options.initialBackoffMs;

@@ -7,12 +7,12 @@ import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
 import type { DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
-import { MessageLink, type LinkOptions, type LinkStats, type Reply } from './link.ts';
-import type { PeerTransport, PeerTransportFactory } from './peer-transport.ts';
+import { MessageLink, type LinkStats, type Reply } from './link.ts';
+import type { MeshEndpointOptions, PeerTransport } from './peer-transport.ts';
 import { PROBE_METHOD, answerProbe } from './probe.ts';
 import { joinTokenFor } from './room-credentials.ts';
-import { PeerSession, type SessionOptions } from './session.ts';
-import { SignalingClient, type WebSocketFactory } from './signaling-client.ts';
+import { PeerSession } from './session.ts';
+import { SignalingClient, isTransientSignalingError } from './signaling-client.ts';
 import type { IncomingMessage } from './wire/index.ts';
 
 export type WorkerState =
@@ -28,15 +28,9 @@ export type WorkerState =
   /** The server refused us for good (wrong key, no room, full room…); see `error`. */
   | 'failed';
 
-export interface WorkerMeshOptions {
+export interface WorkerMeshOptions extends MeshEndpointOptions {
   roomId: string;
   joinKey: string;
-  signalingUrl: string;
-  createSocket: WebSocketFactory;
-  createTransport: PeerTransportFactory;
-  local: DeviceInfo;
-  link?: Partial<LinkOptions>;
-  session?: Partial<SessionOptions>;
 }
 
 type WorkerEvents = {
@@ -88,7 +82,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
       { type: 'join', roomId: this.options.roomId, joinToken },
       {
         createSocket: this.options.createSocket,
-        shouldRetry: (code, everWelcomed) => (everWelcomed && RETRY_AFTER_JOINED.has(code)) || ['ERR_RATE_LIMITED', 'ERR_SERVER_FULL', 'ERR_HELLO_TIMEOUT'].includes(code),
+        shouldRetry: (code, everWelcomed) => (everWelcomed && RETRY_AFTER_JOINED.has(code)) || isTransientSignalingError(code),
       },
     );
     this.signaling = signaling;
