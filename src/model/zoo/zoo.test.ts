@@ -31,13 +31,14 @@ describe('buildVgg16 (paper setting: 224×224×3, width 1)', () => {
 });
 
 describe('zoo weights', () => {
+  const smallVggWeights = buildVgg16({ widthMultiplier: 0.125, inputSize: 64 }).weights();
+
   it.each([
     ['fc6', 0.04],
     ['fc7', 0.04],
     ['fc8', 0.25],
   ])('VGG-16 (width 1/8) %s is pruned to density %s', (name, density) => {
-    const vgg = buildVgg16({ widthMultiplier: 0.125, inputSize: 64 });
-    const kernel = vgg.weights().sparse.get(`${name}/kernel`);
+    const kernel = smallVggWeights.sparse.get(`${name}/kernel`);
     expect(kernel && csrNnz(kernel) / (kernel.rows * kernel.cols)).toBeCloseTo(density, 4);
   });
 
