@@ -23,7 +23,10 @@ describe('buildPartitionReport', () => {
       'BODP per layer', '2D grid p×q = n per layer', '2D grid 2×2 per layer', '2D grid 3×3 per layer', '2D grid 4×4 per layer',
       'fused blocks (rows, best depth)', "planner's choice (conv part)",
     ]);
-    expect(report.fc.map((r) => `${r.layer} ${r.scheme}`)).toEqual(['fc6/kernel msccFgcp', 'fc6/kernel outputSplit', 'fc7/kernel msccFgcp', 'fc7/kernel outputSplit']);
+    expect(report.fc.map((r) => `${r.layer} ${r.scheme}`)).toEqual([
+      'fc6/kernel msccFgcp', 'fc6/kernel msccFgcp unbalanced', 'fc6/kernel outputSplit',
+      'fc7/kernel msccFgcp', 'fc7/kernel msccFgcp unbalanced', 'fc7/kernel outputSplit',
+    ]);
   });
 
   it('counts 18 distributed conv/pool layers × 2 workers × 2 messages for BODP per layer', () => {
@@ -31,7 +34,7 @@ describe('buildPartitionReport', () => {
   });
 
   it('keeps MSCC column loads within ε = 5% and the broadcast sends all of x to each worker', () => {
-    const [mscc, split] = report.fc;
+    const [mscc, , split] = report.fc;
     expect(mscc?.columnLoadImbalance).toBeLessThanOrEqual(0.05 + 1e-9);
     // fc6 input: 3×3×64 = 576 values to each of 2 workers, plus their outputs back.
     expect(split?.bytes).toBeGreaterThanOrEqual(2 * 576 * 4);

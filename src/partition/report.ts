@@ -42,7 +42,8 @@ export interface SpatialRow {
 export interface FcRow {
   readonly deviceSet: string;
   readonly layer: string;
-  readonly scheme: 'msccFgcp' | 'outputSplit';
+  /** MSCC + FGCP with FGCP's load balancing (the default), without it, or the broadcast output split. */
+  readonly scheme: 'msccFgcp' | 'msccFgcp unbalanced' | 'outputSplit';
   readonly bytes: number;
   readonly messages: number;
   readonly crossCount: number;
@@ -132,9 +133,11 @@ export function buildPartitionReport(input: PartitionReportInput): PartitionRepo
       if (matrix === undefined) continue;
       const nnz = csrNnz(matrix);
       const denseBytes = matrix.rows * matrix.cols * bytesPerFloat32;
-      for (const scheme of ['msccFgcp', 'outputSplit'] as const) {
+      for (const scheme of ['msccFgcp', 'msccFgcp unbalanced', 'outputSplit'] as const) {
         const t0 = input.now();
-        const partition = scheme === 'msccFgcp' ? partitionFcMsccFgcp(matrix, capabilities, { seed: input.seed ?? 1 }) : partitionFcOutputSplit(matrix, capabilities);
+        const partition = scheme === 'outputSplit'
+          ? partitionFcOutputSplit(matrix, capabilities)
+          : partitionFcMsccFgcp(matrix, capabilities, { seed: input.seed ?? 1, balanceLoads: scheme === 'msccFgcp' });
         const partitionMs = input.now() - t0;
         const traffic = fcTraffic(partition.workers);
         fc.push({

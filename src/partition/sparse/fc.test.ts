@@ -125,6 +125,28 @@ describe('MSCC', () => {
     }), { numRuns: 100 });
   });
 
+  it('with load balancing, a heterogeneous random layer ends within (1 + ε) of the shares; without, it does not', () => {
+    const matrix = randomSparse(200, 800, 0.05, 17);
+    const capabilities = [5, 10, 3, 1];
+    const total = capabilities.reduce((a, b) => a + b, 0);
+    const worst = (loads: readonly number[]): number => Math.max(...loads.map((load, d) => load / (((capabilities[d] as number) / total) * csrNnz(matrix))));
+    expect(worst(partitionFcMsccFgcp(matrix, capabilities, { seed: 1 }).loads)).toBeLessThanOrEqual(1.05 + 1e-9);
+    expect(worst(partitionFcMsccFgcp(matrix, capabilities, { seed: 1, balanceLoads: false }).loads)).toBeGreaterThan(1.05);
+  });
+
+  it('load balancing never makes the most loaded device worse, and the product stays exact', () => {
+    fc.assert(fc.property(fc.array(fc.double({ min: 0.3, max: 3, noNaN: true }), { minLength: 2, maxLength: 5 }), fc.nat(10_000), (capabilities, seed) => {
+      const matrix = randomSparse(80, 300, 0.05, seed);
+      const balanced = partitionFcMsccFgcp(matrix, capabilities, { seed, epsilon: 0.1 });
+      const unbalanced = partitionFcMsccFgcp(matrix, capabilities, { seed, epsilon: 0.1, balanceLoads: false });
+      const total = capabilities.reduce((a, b) => a + b, 0);
+      const worst = (loads: readonly number[]): number => Math.max(...loads.map((load, d) => load / (((capabilities[d] as number) / total) * csrNnz(matrix))));
+      // Balancing can be blocked (every receiver full), but it never makes the worst device worse.
+      expect(worst(balanced.loads)).toBeLessThanOrEqual(worst(unbalanced.loads) + 1e-9);
+      expectProductEqual(matrix, balanced.workers, seed);
+    }), { numRuns: 50 });
+  });
+
   it('same matrix, capabilities and seed → the same partition', () => {
     const matrix = randomSparse(50, 80, 0.1, 5);
     const a = mscc(matrix, [2, 1, 1], { seed: 9 });

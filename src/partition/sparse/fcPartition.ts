@@ -56,18 +56,20 @@ export function fcTraffic(workers: readonly FcWorkerSlice[], ownerDevice = 0): F
 
 /**
  * MSCC + FGCP (ALGORITHMS.md §6): capability-balanced co-clusters, then minimum vertex covers for
- * the cross entries. Each device stores only its own nonzeros.
+ * the cross entries. Each device stores only its own nonzeros. With `balanceLoads` (default true)
+ * FGCP keeps every device's computed nonzeros within MSCC's (1 + ε) capacities where it can, at
+ * the price of a few more values on the wire.
  */
-export function partitionFcMsccFgcp(matrix: CsrMatrix, capabilities: readonly number[], options: MsccOptions = {}): FcPartition {
+export function partitionFcMsccFgcp(matrix: CsrMatrix, capabilities: readonly number[], options: MsccOptions & { readonly balanceLoads?: boolean } = {}): FcPartition {
   const clusters = mscc(matrix, capabilities, options);
-  const result = fgcp(matrix, clusters.rowOwner, clusters.colOwner, capabilities.length);
+  const result = fgcp(matrix, clusters.rowOwner, clusters.colOwner, capabilities.length, (options.balanceLoads ?? true) ? clusters.capacities : undefined);
   return {
     scheme: 'msccFgcp',
     workers: result.workers,
     loads: result.workers.map((w) => w.weights.rowPtr[w.weights.rows] as number),
     columnLoads: clusters.loads,
     crossCount: result.crossCount,
-    extraValues: result.extraValues,
+    extraValues: result.extraValues + result.balanceExtraValues,
   };
 }
 
