@@ -108,7 +108,7 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
       // A worker that left signaling before its link was up will not answer: give up on it.
       // A ready link is judged by its own heartbeat (it may outlive a signaling hiccup).
       const entry = this.entries.get(peerId);
-      if (entry && entry.view.state !== 'ready') this.drop(peerId, new MeshError('ERR_PEER_LEFT', 'left the room before connecting'));
+      if (entry && entry.view.state !== 'ready') this.drop(peerId, new MeshError('ERR_PEER_LEFT', 'left the room while connecting'));
     });
     signaling.on('signal', ({ from, data }) => this.entries.get(from)?.transport.signal(data as unknown as SignalData));
     signaling.start();
