@@ -43,5 +43,6 @@ describe('buildPartitionReport', () => {
   it('renders the tables and the planning time from the injected clock', () => {
     expect(report.markdown).toContain('| owner + 2 | BODP per layer |');
     expect(report.planner[0]?.planningMs).toBe(10);
+    expect(report.markdown).toContain('with MSCC + FGCP forced on every pruned FC layer: 10 ms');
   });
 });

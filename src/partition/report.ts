@@ -60,6 +60,11 @@ export interface PartitionReport {
   readonly spatial: readonly SpatialRow[];
   readonly fc: readonly FcRow[];
   readonly planner: readonly { deviceSet: string; plan: Plan; planningMs: number }[];
+  /**
+   * Planning time of the largest device set with MSCC + FGCP forced on every pruned FC layer (the
+   * planner skips MSCC when one wake-up round trip already costs more than the owner's FC time).
+   */
+  readonly forcedMscc: { readonly deviceSet: string; readonly planningMs: number } | undefined;
   readonly markdown: string;
 }
 
@@ -155,10 +160,23 @@ export function buildPartitionReport(input: PartitionReportInput): PartitionRepo
       }
     }
   }
-  return { spatial, fc, planner, markdown: toMarkdown(input, spatial, fc, planner) };
+  const largest = [...input.deviceSets].sort((a, b) => b.devices.length - a.devices.length)[0];
+  let forcedMscc: PartitionReport['forcedMscc'];
+  if (largest !== undefined) {
+    const started = input.now();
+    planInference(input.graph, largest.devices, { fcWeights: input.fcWeights, fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false, seed: input.seed ?? 1 });
+    forcedMscc = { deviceSet: largest.name, planningMs: input.now() - started };
+  }
+  return { spatial, fc, planner, forcedMscc, markdown: toMarkdown(input, spatial, fc, planner, forcedMscc) };
 }
 
-function toMarkdown(input: PartitionReportInput, spatial: readonly SpatialRow[], fc: readonly FcRow[], planner: readonly { deviceSet: string; plan: Plan; planningMs: number }[]): string {
+function toMarkdown(
+  input: PartitionReportInput,
+  spatial: readonly SpatialRow[],
+  fc: readonly FcRow[],
+  planner: readonly { deviceSet: string; plan: Plan; planningMs: number }[],
+  forcedMscc: PartitionReport['forcedMscc'],
+): string {
   const lines: string[] = [`# Partition report: ${input.graph.name}`, ''];
   lines.push('## Conv/pool part, per inference (owner-centred: every distributed step is scattered and gathered by the owner)', '');
   lines.push('| devices | scheme | bytes | messages | delivery time (ms) | vs BODP bytes | vs BODP delivery | predicted latency (ms) |', '|---|---|---:|---:|---:|---:|---:|---:|');
@@ -178,6 +196,9 @@ function toMarkdown(input: PartitionReportInput, spatial: readonly SpatialRow[],
     const steps = plan.steps.map(({ step }) => (step.kind === 'owner' ? `owner×${step.nodeIds.length}` : step.kind === 'fc' ? step.scheme : `${step.scheme}(${step.depth})`)).join(' ');
     const excluded = plan.excluded.map((e) => `${e.deviceId}: ${e.reason}`).join('; ') || '—';
     lines.push(`| ${deviceSet} | ${plan.devices.map((d) => d.id).join(', ')} | ${excluded} | ${steps} | ${format(plan.totalBytes)} | ${plan.totalMessages} | ${format(plan.predictedMs, 1)} | ${format(plan.ownerAloneMs, 1)} | ${format(planningMs)} |`);
+  }
+  if (forcedMscc !== undefined) {
+    lines.push('', `Planning ${forcedMscc.deviceSet} with MSCC + FGCP forced on every pruned FC layer: ${format(forcedMscc.planningMs)} ms.`);
   }
   lines.push('');
   return lines.join('\n');
