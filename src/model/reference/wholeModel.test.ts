@@ -5,7 +5,9 @@ import { planInference, planSteps } from '../../partition/index.ts';
 import type { ZooModel } from '../zoo/vgg16.ts';
 import { buildMobileNetV2 } from '../zoo/mobilenetV2.ts';
 import { buildVgg16 } from '../zoo/vgg16.ts';
+import { lowerLayersModel } from '../lowerTopology.ts';
 import { executePlan } from './executePlan.ts';
+import { weightsFromLayersModel } from './weightsFromModel.ts';
 import { toLayersModel } from './layersModel.ts';
 
 function phone(id: string, gflops: number, megabytesPerSecond: number): DeviceProfile {
@@ -50,5 +52,42 @@ describe('whole models: the plan executed slice by slice == model.predict', () =
     }
     tf.dispose([input, expected]);
     model.dispose();
+  }, 60_000);
+});
+
+describe("a user's own LayersModel: lowered live, weights read back, planned, executed", () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('residual + separable + concat + pooling + a pruned Dense layer == model.predict', async () => {
+    const input = tf.input({ shape: [21, 19, 3] });
+    const conv = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+    const separable = tf.layers.separableConv2d({ filters: 6, kernelSize: 5, padding: 'same', dilationRate: 2 }).apply(conv) as tf.SymbolicTensor;
+    const normalized = tf.layers.batchNormalization({}).apply(separable) as tf.SymbolicTensor;
+    const residual = tf.layers.add().apply([conv, normalized]) as tf.SymbolicTensor;
+    const joined = tf.layers.concatenate().apply([residual, conv]) as tf.SymbolicTensor;
+    const pooled = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(joined) as tf.SymbolicTensor;
+    const averaged = tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }).apply(pooled) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten().apply(averaged) as tf.SymbolicTensor;
+    const hidden = tf.layers.dense({ units: 64, activation: 'relu', name: 'pruned_fc' }).apply(flat) as tf.SymbolicTensor;
+    const output = tf.layers.dense({ units: 5, activation: 'softmax' }).apply(hidden) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: output });
+    // Prune the hidden layer to about 10% by zeroing small weights, as a user's pruned model would be.
+    const fcLayer = model.getLayer('pruned_fc');
+    const [kernel, bias] = fcLayer.getWeights() as [tf.Tensor, tf.Tensor];
+    const threshold = tf.tidy(() => tf.topk(tf.abs(kernel.flatten()), Math.round(kernel.size * 0.1)).values.min().dataSync()[0] ?? 0);
+    fcLayer.setWeights([tf.tidy(() => tf.where(tf.greaterEqual(tf.abs(kernel), threshold), kernel, tf.zerosLike(kernel))), bias]);
+
+    const graph = lowerLayersModel(model);
+    const weights = await weightsFromLayersModel(model, graph);
+    expect([...weights.sparse.keys()]).toEqual(['pruned_fc/kernel']);
+    const x = tf.randomUniform([21, 19, 3], -1, 1, 'float32', 3);
+    const expected = tf.tidy(() => (model.predict(tf.expandDims(x, 0)) as tf.Tensor).squeeze([0]));
+    for (const [scheme, options] of schemes) {
+      const plan = planInference(graph, heterogeneous, { ...options, fcWeights: weights.sparse });
+      const difference = tf.tidy(() => tf.max(tf.abs(tf.sub(executePlan(tf, graph, weights, planSteps(plan), x), expected))).dataSync()[0]);
+      expect({ scheme, difference: (difference ?? Infinity) <= 1e-4 ? 'within 1e-4' : difference }).toEqual({ scheme, difference: 'within 1e-4' });
+    }
   }, 60_000);
 });
