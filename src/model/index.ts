@@ -64,4 +64,5 @@ export type { LayersModel, TfModule } from './reference/tfModule.ts';
 export { applyNode } from './reference/applyNode.ts';
 export type { PaddedInput } from './reference/applyNode.ts';
 export { executePlan, executeWhole, runTileSlice } from './reference/executePlan.ts';
+export type { ExecuteOptions } from './reference/executePlan.ts';
 export { weightsFromLayersModel } from './reference/weightsFromModel.ts';

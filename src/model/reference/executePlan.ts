@@ -9,7 +9,7 @@ import type { ModelWeights } from '../weights.ts';
 import { denseWeight } from '../weights.ts';
 import type { PaddedInput } from './applyNode.ts';
 import { applyNode } from './applyNode.ts';
-import type { Tensor, Tensor3D, TfModule } from './tfModule.ts';
+import type { LayersModel, Tensor, Tensor3D, TfModule } from './tfModule.ts';
 
 const noPadding = { top: 0, bottom: 0, left: 0, right: 0 };
 
@@ -26,13 +26,28 @@ function nodeAt(graph: ModelGraph, id: number): GraphNode {
   return node;
 }
 
+/** Options of `executePlan`. */
+export interface ExecuteOptions {
+  /**
+   * The live model, to run layers this project does not model (`opaque` nodes, always on the
+   * owner) through their own TF.js layer. Without it such a layer is an ERR_MODEL_EXECUTION.
+   */
+  readonly model?: LayersModel;
+}
+
 /** Runs one node on whole inputs with the layer's own padding. */
-function runWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, node: GraphNode, values: ReadonlyMap<number, Tensor>): Tensor {
+function runWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, node: GraphNode, values: ReadonlyMap<number, Tensor>, options: ExecuteOptions): Tensor {
   const inputs: PaddedInput[] = node.inputs.map((id) => {
     const band = values.get(id);
     if (band === undefined) throw new ModelError('ERR_MODEL_EXECUTION', `executePlan: '${node.name}' runs before its input ${id}`);
     return { band, pad: nodeWindow(node)?.padding ?? noPadding };
   });
+  if (node.attrs.op === 'opaque' && options.model !== undefined) {
+    const layer = options.model.getLayer(node.name);
+    const batched = inputs.map((input) => tf.expandDims(input.band, 0));
+    const output = layer.apply(batched.length === 1 ? (batched[0] as Tensor) : batched) as Tensor;
+    return tf.squeeze(output, [0]);
+  }
   return applyNode(tf, node, weights, inputs);
 }
 
@@ -130,6 +145,7 @@ export function executePlan(
   weights: ModelWeights,
   steps: readonly PlanStep[],
   input: Tensor,
+  options: ExecuteOptions = {},
 ): Tensor {
   const values = new Map<number, Tensor>([[graph.inputId, input]]);
   const full = (id: number): Tensor3D => {
@@ -140,7 +156,7 @@ export function executePlan(
   for (const step of steps) {
     switch (step.kind) {
       case 'owner':
-        for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, weights, nodeAt(graph, id), values));
+        for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, weights, nodeAt(graph, id), values, options));
         break;
       case 'spatial': {
         const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
@@ -174,7 +190,7 @@ export function executePlan(
 }
 
 /** Runs the whole graph on the owner alone, node by node, through the same kernels as slices. */
-export function executeWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, input: Tensor): Tensor {
+export function executeWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, input: Tensor, options: ExecuteOptions = {}): Tensor {
   const steps: PlanStep[] = [{ kind: 'owner', nodeIds: graph.nodes.filter((n) => n.id !== graph.inputId).map((n) => n.id) }];
-  return executePlan(tf, graph, weights, steps, input);
+  return executePlan(tf, graph, weights, steps, input, options);
 }
