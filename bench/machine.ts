@@ -8,10 +8,11 @@ export interface MachineStamp {
   memoryGiB: number;
   os: string;
   node: string;
-  browser: string;
+  /** Null for benchmarks that run in Node only. */
+  browser: string | null;
 }
 
-export function machineStamp(browserVersion: string): MachineStamp {
+export function machineStamp(browserVersion: string | null = null): MachineStamp {
   return {
     date: new Date().toISOString(),
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -24,7 +25,8 @@ export function machineStamp(browserVersion: string): MachineStamp {
 }
 
 export function stampMarkdown(m: MachineStamp): string {
-  return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; Chromium ${m.browser} (headless); ${m.date}.`;
+  const browser = m.browser ? `; Chromium ${m.browser} (headless)` : '';
+  return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}${browser}; ${m.date}.`;
 }
 
 export const median = (values: readonly number[]): number => {
