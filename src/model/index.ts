@@ -1,6 +1,6 @@
 /**
  * model/: lowers TF.js LayersModels into the layer graph the planner understands, builds the
- * seeded zoo models, holds sparse-matrix helpers and the TF.js reference executor. No TF.js is
+ * seeded zoo models, holds sparse-matrix helpers and the per-node TF.js kernels. No TF.js is
  * loaded at run time by this layer: functions that need it take the `tf` namespace as a parameter.
  */
 
@@ -28,7 +28,7 @@ export { effectiveKernel, resolvePadding1d, windowOutputSize } from './windowGeo
 export type { PaddingMode } from './windowGeometry.ts';
 
 // Errors
-export { ModelError } from './errors.ts';
+export { ModelError, modelAssert } from './errors.ts';
 export type { ModelErrorCode } from './errors.ts';
 
 // Seeded randomness
@@ -56,13 +56,12 @@ export type { DenseTensor, ModelWeights, SeededWeightOptions } from './weights.t
 export { buildVgg16, defaultFcDensities } from './zoo/vgg16.ts';
 export type { Vgg16Options, ZooModel } from './zoo/vgg16.ts';
 export { buildMobileNetV2 } from './zoo/mobilenetV2.ts';
+export { TopologyBuilder } from './zoo/topologyBuilder.ts';
 export type { MobileNetV2Options } from './zoo/mobilenetV2.ts';
 
 // TF.js reference (the caller passes the tf namespace)
 export { toLayersModel } from './reference/layersModel.ts';
-export type { LayersModel, TfModule } from './reference/tfModule.ts';
+export type { LayersModel, Tensor, Tensor3D, TfModule } from './reference/tfModule.ts';
 export { applyNode } from './reference/applyNode.ts';
 export type { PaddedInput } from './reference/applyNode.ts';
-export { executePlan, executeWhole, runTileSlice } from './reference/executePlan.ts';
-export type { ExecuteOptions } from './reference/executePlan.ts';
 export { weightsFromLayersModel } from './reference/weightsFromModel.ts';

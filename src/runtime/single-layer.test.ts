@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
-import type { PlanStep } from '../../partition/index.ts';
-import { gridTiling, sliceBlock, stripTiling } from '../../partition/index.ts';
-import { lowerModelJson } from '../lowerTopology.ts';
-import { seededWeights } from '../weights.ts';
-import { denseWeight } from '../weights.ts';
-import { resolvePadding1d } from '../windowGeometry.ts';
-import { TopologyBuilder } from '../zoo/topologyBuilder.ts';
-import { executePlan } from './executePlan.ts';
+import type { PlanStep } from '../partition/index.ts';
+import { gridTiling, sliceBlock, stripTiling } from '../partition/index.ts';
+import { lowerModelJson } from '../model/index.ts';
+import { seededWeights } from '../model/index.ts';
+import { denseWeight } from '../model/index.ts';
+import { resolvePadding1d } from '../model/index.ts';
+import { TopologyBuilder } from '../model/index.ts';
+import { executePlan } from './local-executor.ts';
 
 /**
  * One conv or depthwise layer with any kernel, stride, dilation and padding — including

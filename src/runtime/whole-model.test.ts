@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceProfile, PlannerOptions } from '../../partition/index.ts';
-import { planInference, planSteps } from '../../partition/index.ts';
-import type { ZooModel } from '../zoo/vgg16.ts';
-import { buildMobileNetV2 } from '../zoo/mobilenetV2.ts';
-import { buildVgg16 } from '../zoo/vgg16.ts';
-import { lowerLayersModel } from '../lowerTopology.ts';
-import { executePlan } from './executePlan.ts';
-import { weightsFromLayersModel } from './weightsFromModel.ts';
-import { toLayersModel } from './layersModel.ts';
+import type { DeviceProfile, PlannerOptions } from '../partition/index.ts';
+import { planInference, planSteps } from '../partition/index.ts';
+import type { ZooModel } from '../model/index.ts';
+import { buildMobileNetV2 } from '../model/index.ts';
+import { buildVgg16 } from '../model/index.ts';
+import { lowerLayersModel } from '../model/index.ts';
+import { executePlan } from './local-executor.ts';
+import { weightsFromLayersModel } from '../model/index.ts';
+import { toLayersModel } from '../model/index.ts';
 
 function phone(id: string, gflops: number, megabytesPerSecond: number): DeviceProfile {
   return { id, aMsPerFlop: 1 / (gflops * 1e6), bMs: 0.5, bandwidthBytesPerMs: megabytesPerSecond * 1000, wakeMs: 1, memoryBytes: 2e9 };

@@ -1,15 +1,26 @@
-// The plan types come from partition/ (the layer above). The import is type-only and erased, so
-// there is no run-time cycle; this executor moves to compute/ once that layer exists.
-import type { PlanStep, TileSlice } from '../../partition/index.ts';
-import type { GraphNode, ModelGraph } from '../graph.ts';
-import { nodeWindow, shapeSize } from '../graph.ts';
-import { ModelError, modelAssert } from '../errors.ts';
-import { csrVecMul } from '../sparse.ts';
-import type { ModelWeights } from '../weights.ts';
-import { denseWeight } from '../weights.ts';
-import type { PaddedInput } from './applyNode.ts';
-import { applyNode } from './applyNode.ts';
-import type { LayersModel, Tensor, Tensor3D, TfModule } from './tfModule.ts';
+/**
+ * Runs a plan's slices one by one on one TF.js backend, as the devices would, and merges them as
+ * the owner does: the reference that every distributed run is checked against, and the kernels
+ * (`runTileSlice`) a worker runs on its share.
+ */
+import type { PlanStep, TileSlice } from '../partition/index.ts';
+import {
+  ModelError,
+  applyNode,
+  csrVecMul,
+  denseWeight,
+  modelAssert,
+  nodeWindow,
+  shapeSize,
+  type GraphNode,
+  type LayersModel,
+  type ModelGraph,
+  type ModelWeights,
+  type PaddedInput,
+  type Tensor,
+  type Tensor3D,
+  type TfModule,
+} from '../model/index.ts';
 
 const noPadding = { top: 0, bottom: 0, left: 0, right: 0 };
 

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
-import type { PlanStep, TileAssignment } from '../../partition/index.ts';
-import { gridTiling, layerUnits, sliceBlock, stripTiling } from '../../partition/index.ts';
-import type { ModelGraph } from '../graph.ts';
-import { lowerModelJson } from '../lowerTopology.ts';
-import { seededWeights } from '../weights.ts';
-import type { ModelWeights } from '../weights.ts';
-import { TopologyBuilder } from '../zoo/topologyBuilder.ts';
-import { executePlan } from './executePlan.ts';
-import { toLayersModel } from './layersModel.ts';
+import type { PlanStep, TileAssignment } from '../partition/index.ts';
+import { gridTiling, layerUnits, sliceBlock, stripTiling } from '../partition/index.ts';
+import type { ModelGraph } from '../model/index.ts';
+import { lowerModelJson } from '../model/index.ts';
+import { seededWeights } from '../model/index.ts';
+import type { ModelWeights } from '../model/index.ts';
+import { TopologyBuilder } from '../model/index.ts';
+import { executePlan } from './local-executor.ts';
+import { toLayersModel } from '../model/index.ts';
 
 /** One random layer of a stack; sizes that do not fit the running map fall back to 'same'. */
 type LayerSpec =
