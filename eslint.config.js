@@ -28,18 +28,25 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: deepImportPatterns }] },
   },
-  {
-    // partition/ is pure: no TF.js, no network, no DOM layers.
-    files: ['src/partition/**/*.ts'],
+  // Each layer uses only the layers below it (DESIGN.md): ui > runtime > partition > compute > model > mesh.
+  ...Object.entries({
+    mesh: ['model', 'partition', 'compute', 'runtime', 'ui'],
+    model: ['partition', 'compute', 'runtime', 'ui', 'mesh'],
+    compute: ['partition', 'runtime', 'ui', 'mesh'],
+    partition: ['compute', 'runtime', 'ui', 'mesh'],
+    runtime: ['ui'],
+  }).map(([layer, above]) => ({
+    files: [`src/${layer}/**/*.ts`],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
           ...deepImportPatterns,
-          { group: ['@tensorflow/*', '**/compute', '**/mesh', '**/ui', '**/runtime'], message: 'partition/ is pure planning code.' },
+          { regex: `^\\.\\.?/(?:.*/)?(?:${above.join('|')})/`, message: `${layer}/ may not use ${above.join(', ')}: see the layering in DESIGN.md.` },
+          ...(layer === 'partition' ? [{ group: ['@tensorflow/*'], message: 'partition/ is pure planning code: no TF.js.' }] : []),
         ],
       }],
     },
-  },
+  })),
   {
     files: ['signaling/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'e2e/**/*.ts'],
     rules: { 'no-console': 'off' },
