@@ -3,7 +3,7 @@
  * the owner does: the reference that every distributed run is checked against, and the kernels
  * (`runTileSlice`) a worker runs on its share.
  */
-import type { PlanStep, TileSlice } from '../partition/index.ts';
+import type { FcWorkerSlice, PlanStep, TileSlice } from '../partition/index.ts';
 import {
   ModelError,
   applyNode,
@@ -24,7 +24,8 @@ import {
 
 const noPadding = { top: 0, bottom: 0, left: 0, right: 0 };
 
-interface Band {
+/** Rows/columns of one node's output that a device holds. */
+export interface Band {
   readonly tensor: Tensor3D;
   /** First row and column of the band in the node's output coordinates. */
   readonly row: number;
@@ -47,7 +48,7 @@ export interface ExecuteOptions {
 }
 
 /** Runs one node on whole inputs with the layer's own padding. */
-function runWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, node: GraphNode, values: ReadonlyMap<number, Tensor>, options: ExecuteOptions): Tensor {
+export function runWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, node: GraphNode, values: ReadonlyMap<number, Tensor>, options: ExecuteOptions): Tensor {
   const inputs: PaddedInput[] = node.inputs.map((id) => {
     const band = values.get(id);
     if (band === undefined) throw new ModelError('ERR_MODEL_EXECUTION', `executePlan: '${node.name}' runs before its input ${id}`);
@@ -63,19 +64,12 @@ function runWhole(tf: TfModule, graph: ModelGraph, weights: ModelWeights, node: 
 }
 
 /**
- * Computes one device's slice of a spatial block: crops the block inputs to the rectangles the
- * slice names, then runs every node on exactly the rows/columns the slice lists, with 'valid'
- * padding plus the slice's true border padding. Returns the device's output tile.
+ * Crops the rectangles a slice needs out of whole tensors: what the owner sends a device (and
+ * what it runs itself for its own slices).
  *
  * @param source the whole output of each external input node (held by the owner).
  */
-export function runTileSlice(
-  tf: TfModule,
-  graph: ModelGraph,
-  weights: ModelWeights,
-  slice: TileSlice,
-  source: (nodeId: number) => Tensor3D,
-): Tensor3D {
+export function cropSliceInputs(tf: TfModule, slice: TileSlice, source: (nodeId: number) => Tensor3D): Map<number, Band> {
   const bands = new Map<number, Band>();
   for (const input of slice.inputs) {
     const { rows, cols } = input.rect;
@@ -85,6 +79,38 @@ export function runTileSlice(
     const tensor = tf.slice(full, [Math.min(rows.start, full.shape[0]), Math.min(cols.start, full.shape[1]), 0], [height, width, -1]);
     bands.set(input.nodeId, { tensor, row: rows.start, col: cols.start });
   }
+  return bands;
+}
+
+/**
+ * Computes one device's slice of a spatial block from the whole inputs (the reference path).
+ * See `runTileSliceOnBands`.
+ */
+export function runTileSlice(
+  tf: TfModule,
+  graph: ModelGraph,
+  weights: ModelWeights,
+  slice: TileSlice,
+  source: (nodeId: number) => Tensor3D,
+): Tensor3D {
+  return runTileSliceOnBands(tf, graph, weights, slice, cropSliceInputs(tf, slice, source));
+}
+
+/**
+ * Computes one device's slice of a spatial block from the input bands it was sent: runs every
+ * node on exactly the rows/columns the slice lists, with 'valid' padding plus the slice's true
+ * border padding. Returns the device's output tile.
+ *
+ * @param inputBands the slice's input rectangles, by node id (as `cropSliceInputs` makes them).
+ */
+export function runTileSliceOnBands(
+  tf: TfModule,
+  graph: ModelGraph,
+  weights: ModelWeights,
+  slice: TileSlice,
+  inputBands: ReadonlyMap<number, Band>,
+): Tensor3D {
+  const bands = new Map<number, Band>(inputBands);
   let last: Band | undefined;
   for (const nodeSlice of slice.nodes) {
     const node = nodeAt(graph, nodeSlice.nodeId);
@@ -121,7 +147,7 @@ export function runTileSlice(
  * Merges tiles into the whole map, checking that every cell is written exactly once (a plan
  * whose tiles overlap or leave a gap is wrong, not just imprecise).
  */
-function mergeTiles(tf: TfModule, shape: readonly number[], tiles: readonly { slice: TileSlice; output: Tensor3D }[]): Tensor3D {
+export function mergeTiles(tf: TfModule, shape: readonly number[], tiles: readonly { slice: TileSlice; output: Tensor3D }[]): Tensor3D {
   const [h, w, c] = shape as [number, number, number];
   const merged = new Float32Array(h * w * c);
   const written = new Uint8Array(h * w);
@@ -177,27 +203,40 @@ export function executePlan(
       }
       case 'fc': {
         const node = nodeAt(graph, step.nodeId);
-        const attrs = node.attrs;
-        modelAssert(attrs.op === 'dense', 'ERR_MODEL_EXECUTION', () => `executePlan: fc step on '${node.name}' (${attrs.op})`);
-        const x = full(node.inputs[0] as number).dataSync();
+        const x = full(node.inputs[0] as number).dataSync() as Float32Array;
         const y = new Float64Array(shapeSize(node.outputShape));
-        for (const worker of step.workers) {
-          // The worker's sparse product on the values it was sent; the owner scatter-adds.
-          const partial = csrVecMul(Array.from(worker.inputIndex, (i) => x[i] as number), worker.weights);
-          worker.outputIndex.forEach((j, k) => { y[j] = (y[j] as number) + (partial[k] as number); });
-        }
-        let out: Tensor = tf.tensor1d(Float32Array.from(y));
-        if (node.attrs.op === 'dense' && node.attrs.useBias) {
-          const bias = node.weights[1];
-          if (bias !== undefined) out = tf.add(out, tf.tensor1d(denseWeight(weights, bias.name, bias.shape)));
-        }
-        // Bias and activation on the owner: it alone sees every contribution to an output.
-        values.set(step.nodeId, applyNode(tf, { ...node, attrs: { op: 'activation', activation: attrs.activation }, weights: [] }, weights, [{ band: out, pad: noPadding }]));
+        for (const worker of step.workers) addFcPartial(y, worker, runFcSlice(x, worker));
+        values.set(step.nodeId, finishFc(tf, weights, node, y));
         break;
       }
     }
   }
   return full(graph.outputId);
+}
+
+/** One device's share of a Dense layer: its partial sums for `slice.outputIndex`, from `x[slice.inputIndex]`. */
+export function runFcSlice(x: Float32Array, slice: Pick<FcWorkerSlice, 'inputIndex' | 'weights'>): Float32Array {
+  return Float32Array.from(csrVecMul(Array.from(slice.inputIndex, (i) => x[i] as number), slice.weights));
+}
+
+/** Scatter-adds a device's partial sums into the layer's output (the owner's merge). */
+export function addFcPartial(y: Float64Array, slice: Pick<FcWorkerSlice, 'outputIndex'>, partial: ArrayLike<number>): void {
+  slice.outputIndex.forEach((j, k) => {
+    y[j] = (y[j] as number) + (partial[k] as number);
+  });
+}
+
+/** Bias and activation of a split Dense layer, on the owner: it alone sees every contribution to an output. */
+export function finishFc(tf: TfModule, weights: ModelWeights, node: GraphNode, y: Float64Array): Tensor {
+  const attrs = node.attrs;
+  modelAssert(attrs.op === 'dense', 'ERR_MODEL_EXECUTION', () => `finishFc: '${node.name}' is ${attrs.op}, not dense`);
+  let out: Tensor = tf.tensor1d(Float32Array.from(y));
+  if (attrs.op === 'dense' && attrs.useBias) {
+    const bias = node.weights[1];
+    if (bias !== undefined) out = tf.add(out, tf.tensor1d(denseWeight(weights, bias.name, bias.shape)));
+  }
+  if (attrs.op !== 'dense') return out;
+  return applyNode(tf, { ...node, attrs: { op: 'activation', activation: attrs.activation }, weights: [] }, weights, [{ band: out, pad: noPadding }]);
 }
 
 /** Runs the whole graph on the owner alone, node by node, through the same kernels as slices. */
