@@ -6,3 +6,14 @@
 // The reference: a plan run slice by slice on one device
 export { executePlan, executeWhole, runTileSlice } from './local-executor.ts';
 export type { ExecuteOptions } from './local-executor.ts';
+export { runTileSliceOnBands, cropSliceInputs, runFcSlice, addFcPartial, finishFc } from './local-executor.ts';
+
+// Over the mesh
+export { OwnerRuntime } from './owner-runtime.ts';
+export type { DeadlineOptions, InferenceResult, OwnerRuntimeOptions, TaskTrace, WorkerPort } from './owner-runtime.ts';
+export { WorkerExecutor, resolveZooModel } from './worker-executor.ts';
+export type { LoadedModel, ModelResolver, WorkerStats } from './worker-executor.ts';
+export { RuntimeMethod, modelKeyOf } from './protocol.ts';
+export type { ModelSpec } from './protocol.ts';
+export { RuntimeError } from './errors.ts';
+export type { RuntimeErrorCode } from './errors.ts';

@@ -1,0 +1,162 @@
+/**
+ * The runtime over real message links (in-memory transports, the same code as over WebRTC):
+ * owner + 3 workers, every scheme, distributed == owner alone; and nothing lost when a worker
+ * hangs or leaves mid-inference.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageLink, memoryTransportPair } from '../mesh/index.ts';
+import type { Tensor3D } from '../model/index.ts';
+import { planInference, type DeviceProfile, type PlannerOptions } from '../partition/index.ts';
+import { executeWhole } from './local-executor.ts';
+import { OwnerRuntime, type WorkerPort } from './owner-runtime.ts';
+import { RuntimeMethod, type ModelSpec } from './protocol.ts';
+import { WorkerExecutor, resolveZooModel, type LoadedModel } from './worker-executor.ts';
+
+// Slow phones on a fast link, so that distributing pays and the planner's own choice distributes too.
+const profile = (id: string): DeviceProfile => ({ id, aMsPerFlop: 1e-4, bMs: 0.5, bandwidthBytesPerMs: 100_000, wakeMs: 1, memoryBytes: 1e9 });
+const DEVICES = [profile('owner'), profile('w1'), profile('w2'), profile('w3')];
+
+interface Mesh {
+  ports: Map<string, WorkerPort>;
+  executors: WorkerExecutor[];
+  workerLinks: MessageLink[];
+  ownerLinks: MessageLink[];
+}
+
+function connectWorkers(ids: string[]): Mesh {
+  const mesh: Mesh = { ports: new Map(), executors: [], workerLinks: [], ownerLinks: [] };
+  for (const id of ids) {
+    const [ownerSide, workerSide] = memoryTransportPair();
+    const ownerLink = new MessageLink(ownerSide);
+    const workerLink = new MessageLink(workerSide);
+    const executor = new WorkerExecutor(tf);
+    workerLink.setRequestHandler(executor.handle);
+    mesh.ports.set(id, { id, request: (meta, tensors, options) => ownerLink.request(meta, tensors, options) });
+    mesh.executors.push(executor);
+    mesh.workerLinks.push(workerLink);
+    mesh.ownerLinks.push(ownerLink);
+  }
+  return mesh;
+}
+
+function argmax(values: Float32Array): number {
+  return values.reduce((best, v, i) => (v > (values[best] as number) ? i : best), 0);
+}
+
+const cases: { name: string; spec: ModelSpec; options: PlannerOptions }[] = [
+  { name: 'VGG-16 (1/16 width, 32×32), BODP per layer + MSCC/FGCP', spec: { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } }, options: { spatialSchemes: ['bodp'], fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false } },
+  { name: 'VGG-16 (1/16 width, 32×32), fused blocks + output split', spec: { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } }, options: { spatialSchemes: ['fused'], fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false } },
+  { name: 'VGG-16 (1/16 width, 32×32), 2D grid', spec: { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } }, options: { spatialSchemes: ['grid'], allowOwnerOnly: false, excludeDevices: false } },
+  { name: 'MobileNetV2-style (residual, depthwise), the planner’s choice', spec: { kind: 'zoo', name: 'mobilenetv2', options: { inputSize: 33 } }, options: { excludeDevices: false } },
+  { name: 'MobileNetV2-style, fused residual blocks forced', spec: { kind: 'zoo', name: 'mobilenetv2', options: { inputSize: 33 } }, options: { spatialSchemes: ['fused'], allowOwnerOnly: false, excludeDevices: false } },
+];
+
+const models = new Map<string, LoadedModel>();
+async function modelFor(spec: ModelSpec): Promise<LoadedModel> {
+  const key = JSON.stringify(spec);
+  if (!models.has(key)) models.set(key, await resolveZooModel(spec));
+  return models.get(key) as LoadedModel;
+}
+
+function imageFor(model: LoadedModel): Tensor3D {
+  const [h, w, c] = model.graph.nodes[model.graph.inputId]?.outputShape as [number, number, number];
+  return tf.randomUniform<tf.Rank.R3>([h, w, c], 0, 1, 'float32', 7);
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+afterAll(() => models.clear());
+
+describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)', () => {
+  it.each(cases)('$name: distributed output == owner alone', async ({ spec, options }) => {
+    const model = await modelFor(spec);
+    const plan = planInference(model.graph, DEVICES, { ...options, fcWeights: model.weights.sparse });
+    expect(plan.steps.some((s) => s.step.kind !== 'owner')).toBe(true);
+    const mesh = connectWorkers(['w1', 'w2', 'w3']);
+    const runtime = new OwnerRuntime({ tf, spec, model });
+    expect(await runtime.prepare(plan, mesh.ports)).toEqual([]);
+    const image = imageFor(model);
+    const result = await runtime.infer(plan, mesh.ports, image);
+    const alone = executeWhole(tf, model.graph, model.weights, image);
+    const expected = (await alone.data()) as Float32Array;
+    alone.dispose();
+    image.dispose();
+
+    let maxDiff = 0;
+    expected.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - (result.output[i] as number)))));
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(argmax(result.output)).toBe(argmax(expected));
+    expect(result.failed).toEqual([]);
+    // Every worker did real work, and the trace says so.
+    for (const executor of mesh.executors) expect(executor.stats.tasks).toBeGreaterThan(0);
+    expect(result.trace.filter((t) => t.device > 0 && t.outcome === 'ok').length).toBeGreaterThan(0);
+  });
+
+  it('a worker that hangs: its share is computed by the owner after the deadline, the answer is right, it gets no more work', async () => {
+    const spec = cases[0]?.spec as ModelSpec;
+    const model = await modelFor(spec);
+    const plan = planInference(model.graph, DEVICES, { ...cases[0]?.options, fcWeights: model.weights.sparse });
+    const mesh = connectWorkers(['w1', 'w2', 'w3']);
+    const runtime = new OwnerRuntime({ tf, spec, model, deadline: { factor: 1, marginMs: 300 } });
+    await runtime.prepare(plan, mesh.ports);
+    // w2 stops answering compute tasks (a hung phone): requests arrive, replies never come.
+    const hung = mesh.executors[1] as WorkerExecutor;
+    (mesh.workerLinks[1] as MessageLink).setRequestHandler((request) => {
+      const method = (request.meta as { method: string }).method;
+      return method === RuntimeMethod.Spatial || method === RuntimeMethod.Fc ? new Promise(() => {}) : hung.handle(request);
+    });
+    const image = imageFor(model);
+    const result = await runtime.infer(plan, mesh.ports, image);
+    const expected = executeWhole(tf, model.graph, model.weights, image);
+    const maxDiff = tf.max(tf.abs(tf.sub(expected, tf.tensor(result.output, result.shape)))).dataSync()[0] as number;
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(result.failed.map((f) => f.deviceId)).toEqual(['w2']);
+    const w2Tasks = result.trace.filter((t) => t.deviceId === 'w2');
+    expect(w2Tasks.filter((t) => t.outcome === 'local-fallback' && t.error?.includes('no response'))).toHaveLength(1);
+    // After the timeout, w2's later shares go straight to the owner: no second wait.
+    expect(w2Tasks.filter((t) => t.outcome === 'ok')).toHaveLength(0);
+    expect(w2Tasks.filter((t) => t.outcome === 'local-fallback').length).toBeGreaterThan(1);
+    image.dispose();
+    expected.dispose();
+  });
+
+  it('a worker that leaves in the middle of an inference: the answer is still right', async () => {
+    const spec = cases[1]?.spec as ModelSpec;
+    const model = await modelFor(spec);
+    const plan = planInference(model.graph, DEVICES, { ...cases[1]?.options, fcWeights: model.weights.sparse });
+    const mesh = connectWorkers(['w1', 'w2', 'w3']);
+    const runtime = new OwnerRuntime({ tf, spec, model });
+    await runtime.prepare(plan, mesh.ports);
+    // w3 closes its link as soon as its first task arrives.
+    const leaver = mesh.executors[2] as WorkerExecutor;
+    (mesh.workerLinks[2] as MessageLink).setRequestHandler((request) => {
+      if ((request.meta as { method: string }).method === RuntimeMethod.Spatial) (mesh.workerLinks[2] as MessageLink).destroy();
+      return leaver.handle(request);
+    });
+    const image = imageFor(model);
+    const result = await runtime.infer(plan, mesh.ports, image);
+    const expected = executeWhole(tf, model.graph, model.weights, image);
+    const maxDiff = tf.max(tf.abs(tf.sub(expected, tf.tensor(result.output, result.shape)))).dataSync()[0] as number;
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(result.failed.map((f) => f.deviceId)).toEqual(['w3']);
+    image.dispose();
+    expected.dispose();
+  });
+
+  it('leaks no tensors on the owner or the workers over repeated inferences', async () => {
+    const spec = cases[0]?.spec as ModelSpec;
+    const model = await modelFor(spec);
+    const plan = planInference(model.graph, DEVICES, { ...cases[0]?.options, fcWeights: model.weights.sparse });
+    const mesh = connectWorkers(['w1', 'w2', 'w3']);
+    const runtime = new OwnerRuntime({ tf, spec, model });
+    await runtime.prepare(plan, mesh.ports);
+    const image = imageFor(model);
+    await runtime.infer(plan, mesh.ports, image); // warm-up: backend-internal allocations
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) await runtime.infer(plan, mesh.ports, image);
+    expect(tf.memory().numTensors).toBe(before);
+    image.dispose();
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * The owner's scheduler: runs a plan stage by stage over the mesh. Owner-only layers run here;
+ * a distributed stage is scattered (largest share first, so transfers overlap the owner's own
+ * share), computed, gathered and merged. Nothing is lost: a worker that fails or misses its
+ * deadline has its share computed here, and gets no more work in this inference.
+ */
+import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
+import { wireTensor } from '../mesh/index.ts';
+import { shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
+import type { FcStep, Plan, PlannedStep, SpatialStep, TileSlice } from '../partition/index.ts';
+import {
+  addFcPartial,
+  cropSliceInputs,
+  finishFc,
+  mergeTiles,
+  runFcSlice,
+  runTileSliceOnBands,
+  runWhole,
+  type Band,
+} from './local-executor.ts';
+import { RuntimeError } from './errors.ts';
+import { RuntimeMethod, modelKeyOf, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
+import type { LoadedModel } from './worker-executor.ts';
+
+/** What the runtime needs of a worker: its id (as in the plan's devices) and requests to it. */
+export interface WorkerPort {
+  readonly id: string;
+  request(meta: unknown, tensors?: readonly WireTensor[], options?: RequestOptions): Promise<IncomingMessage>;
+}
+
+export interface DeadlineOptions {
+  /** A task may take this many times its predicted time… Default 3. */
+  factor: number;
+  /** …plus this margin, ms (covers prediction error and a cold link). Default 5 s. */
+  marginMs: number;
+}
+
+export interface TaskTrace {
+  /** Index of the step in the plan. */
+  step: number;
+  kind: 'owner' | 'spatial' | 'fc';
+  /** Device index in the plan (0: the owner) and its id. */
+  device: number;
+  deviceId: string;
+  /** On the owner's clock, ms from the start of the inference. */
+  startMs: number;
+  endMs: number;
+  /** The device's own compute time, when it reported one. */
+  computeMs: number | null;
+  bytesOut: number;
+  bytesIn: number;
+  /** 'local-fallback': the worker failed or was late; the owner computed its share. */
+  outcome: 'ok' | 'local-fallback';
+  error?: string;
+}
+
+export interface InferenceResult {
+  /** The model's output, flattened. */
+  output: Float32Array;
+  shape: number[];
+  totalMs: number;
+  trace: TaskTrace[];
+  /** Workers that failed during this inference (left out of the rest of it). */
+  failed: { deviceId: string; reason: string }[];
+}
+
+export interface OwnerRuntimeOptions {
+  tf: TfModule;
+  spec: ModelSpec;
+  model: LoadedModel;
+  deadline?: Partial<DeadlineOptions>;
+  now?: () => number;
+}
+
+let planCounter = 0;
+
+/** Marks a promise as handled now (it is awaited later, after the owner's own share). */
+function settleLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+const bytesOf = (tensors: readonly WireTensor[]): number => tensors.reduce((sum, t) => sum + t.data.byteLength, 0);
+
+export class OwnerRuntime {
+  readonly modelKey: string;
+  private readonly deadline: DeadlineOptions;
+  private readonly now: () => number;
+  /** Plan ids by plan object, and which workers have that plan's FC slices installed. */
+  private readonly planIds = new WeakMap<Plan, string>();
+  private readonly prepared = new WeakMap<Plan, Set<string>>();
+
+  constructor(private readonly options: OwnerRuntimeOptions) {
+    this.modelKey = modelKeyOf(options.spec);
+    this.deadline = { factor: 3, marginMs: 5_000, ...options.deadline };
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /**
+   * Readies the plan's workers: each loads the model and keeps its Dense-layer slices. A worker
+   * that fails here is reported and left out (its shares run on the owner).
+   */
+  async prepare(plan: Plan, ports: ReadonlyMap<string, WorkerPort>): Promise<{ deviceId: string; reason: string }[]> {
+    const planId = this.planIdOf(plan);
+    const ready = this.prepared.get(plan) ?? new Set<string>();
+    this.prepared.set(plan, ready);
+    const failed: { deviceId: string; reason: string }[] = [];
+    await Promise.all(
+      plan.devices.slice(1).map(async (device, i) => {
+        const port = ports.get(device.id);
+        if (!port || ready.has(device.id)) return;
+        try {
+          await port.request({ method: RuntimeMethod.Load, spec: this.options.spec }, [], { timeoutMs: 120_000 });
+          for (const planned of plan.steps) {
+            if (planned.step.kind !== 'fc') continue;
+            const slice = planned.step.workers.find((w) => w.device === i + 1);
+            if (!slice) continue;
+            const { weights: csr } = slice;
+            await port.request(
+              { method: RuntimeMethod.FcInstall, modelKey: this.modelKey, planId, nodeId: planned.step.nodeId, rows: csr.rows, cols: csr.cols },
+              [
+                wireTensor([slice.inputIndex.length], slice.inputIndex),
+                wireTensor([slice.outputIndex.length], slice.outputIndex),
+                wireTensor([csr.rowPtr.length], csr.rowPtr),
+                wireTensor([csr.colIdx.length], csr.colIdx),
+                wireTensor([csr.values.length], csr.values),
+              ],
+              { timeoutMs: 60_000 },
+            );
+          }
+          ready.add(device.id);
+        } catch (err) {
+          failed.push({ deviceId: device.id, reason: (err as Error).message });
+        }
+      }),
+    );
+    return failed;
+  }
+
+  /** Runs one inference of `plan` on `input` ([H, W, C]); the answer is always complete. */
+  async infer(plan: Plan, ports: ReadonlyMap<string, WorkerPort>, input: Tensor3D): Promise<InferenceResult> {
+    const { tf, model } = this.options;
+    const { graph } = model;
+    const start = this.now();
+    const trace: TaskTrace[] = [];
+    const failed = new Map<string, string>();
+    const ready = this.prepared.get(plan) ?? new Set<string>();
+    const values = new Map<number, Tensor>([[graph.inputId, input]]);
+    const usable = (device: number): WorkerPort | null => {
+      const id = plan.devices[device]?.id;
+      if (device === 0 || id === undefined || failed.has(id) || !ready.has(id)) return null;
+      return ports.get(id) ?? null;
+    };
+    const context: StepContext = { plan, values, trace, failed, usable, start };
+    try {
+      for (const [index, planned] of plan.steps.entries()) {
+        const { step } = planned;
+        if (step.kind === 'owner') {
+          const t0 = this.now() - start;
+          for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, model.weights, this.node(id), values, {}));
+          trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, endMs: this.now() - start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
+        } else if (step.kind === 'spatial') {
+          await this.runSpatial(index, planned as PlannedStep & { step: SpatialStep }, context);
+        } else {
+          await this.runFc(index, planned as PlannedStep & { step: FcStep }, context);
+        }
+      }
+      const out = values.get(graph.outputId);
+      if (!out) throw new RuntimeError('ERR_RUNTIME_PLAN', `the plan never computed the output node of ${graph.name}`);
+      const output = (await out.data()) as Float32Array;
+      return { output, shape: [...out.shape], totalMs: this.now() - start, trace, failed: [...failed].map(([deviceId, reason]) => ({ deviceId, reason })) };
+    } finally {
+      for (const [id, tensor] of values) if (id !== graph.inputId) tensor.dispose();
+    }
+  }
+
+  private node(id: number): GraphNode {
+    const node = this.options.model.graph.nodes[id];
+    if (!node) throw new RuntimeError('ERR_RUNTIME_PLAN', `the plan names node ${id}, which ${this.options.model.graph.name} does not have`);
+    return node;
+  }
+
+  private planIdOf(plan: Plan): string {
+    let id = this.planIds.get(plan);
+    if (!id) {
+      id = `p${++planCounter}-${Date.now().toString(36)}`;
+      this.planIds.set(plan, id);
+    }
+    return id;
+  }
+
+  private deadlineMs(planned: PlannedStep): number {
+    return this.deadline.factor * planned.prediction.latencyMs + this.deadline.marginMs;
+  }
+
+  private async runSpatial(index: number, planned: PlannedStep & { step: SpatialStep }, ctx: StepContext): Promise<void> {
+    const { tf, model } = this.options;
+    const { step } = planned;
+    const full = (id: number): Tensor3D => {
+      const value = ctx.values.get(id);
+      if (!value) throw new RuntimeError('ERR_RUNTIME_PLAN', `step ${index} needs node ${id} before it is computed`);
+      return value as Tensor3D;
+    };
+    const local = (slice: TileSlice) => tf.tidy(() => runTileSliceOnBands(tf, model.graph, model.weights, slice, cropSliceInputs(tf, slice, full)));
+    // Largest share first: its transfer is the longest, so it should start first.
+    const remote = step.slices
+      .filter((s) => ctx.usable(s.device))
+      .map((slice) => ({ slice, bytes: slice.inputs.reduce((sum, i) => sum + rectSize(i.rect) * (full(i.nodeId).shape[2] ?? 1) * 4, 0) }))
+      .sort((a, b) => b.bytes - a.bytes);
+    const pending = new Map<TileSlice, Promise<Tensor3D>>();
+    for (const { slice } of remote) {
+      const port = ctx.usable(slice.device) as WorkerPort;
+      const bands = cropSliceInputs(tf, slice, full);
+      const tensors = await Promise.all(slice.inputs.map(async (input) => bandToWire(bands.get(input.nodeId) as Band)));
+      for (const band of bands.values()) band.tensor.dispose();
+      const t0 = this.now() - ctx.start;
+      pending.set(
+        slice,
+        settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned) }).then(
+          (reply) => {
+            const tile = reply.tensors[0];
+            const h = slice.tile.rows.end - slice.tile.rows.start + 1;
+            const w = slice.tile.cols.end - slice.tile.cols.start + 1;
+            const c = model.graph.nodes[step.nodeIds[step.nodeIds.length - 1] as number]?.outputShape[2] as number;
+            if (tile?.dtype !== 'float32' || tile.shape.join() !== [h, w, c].join()) {
+              throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
+            }
+            ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
+            return tf.tensor3d(tile.data as Float32Array, [h, w, c]);
+          },
+        )),
+      );
+    }
+    // The owner's own share (and any share whose worker is out) while the others compute.
+    const tiles: { slice: TileSlice; output: Tensor3D }[] = [];
+    for (const slice of step.slices.filter((s) => !pending.has(s))) {
+      const t0 = this.now() - ctx.start;
+      tiles.push({ slice, output: local(slice) });
+      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: this.now() - ctx.start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+    }
+    for (const [slice, promise] of pending) {
+      try {
+        tiles.push({ slice, output: await promise });
+      } catch (err) {
+        tiles.push({ slice, output: this.fallback(index, 'spatial', slice.device, err, ctx, () => local(slice)) });
+      }
+    }
+    const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
+    ctx.values.set(outputId, mergeTiles(tf, this.node(outputId).outputShape, tiles));
+    for (const { output } of tiles) output.dispose();
+  }
+
+  private async runFc(index: number, planned: PlannedStep & { step: FcStep }, ctx: StepContext): Promise<void> {
+    const { tf, model } = this.options;
+    const { step } = planned;
+    const node = this.node(step.nodeId);
+    const input = ctx.values.get(node.inputs[0] as number);
+    if (!input) throw new RuntimeError('ERR_RUNTIME_PLAN', `step ${index} runs before its input`);
+    const x = (await input.data()) as Float32Array;
+    const y = new Float64Array(shapeSize(node.outputShape));
+    const planId = this.planIdOf(ctx.plan);
+    const pending: { slice: FcStep['workers'][number]; promise: Promise<Float32Array> }[] = [];
+    for (const slice of step.workers) {
+      const port = ctx.usable(slice.device);
+      if (!port) continue;
+      const gathered = Float32Array.from(slice.inputIndex, (i) => x[i] as number);
+      const t0 = this.now() - ctx.start;
+      pending.push({
+        slice,
+        promise: settleLater(port.request({ method: RuntimeMethod.Fc, planId, nodeId: step.nodeId }, [wireTensor([gathered.length], gathered)], { timeoutMs: this.deadlineMs(planned) }).then((reply) => {
+          const partial = reply.tensors[0];
+          if (partial?.dtype !== 'float32' || partial.data.length !== slice.outputIndex.length) {
+            throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${partial?.data.length ?? 0} partial sums for ${slice.outputIndex.length} outputs`);
+          }
+          ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
+          return partial.data as Float32Array;
+        })),
+      });
+    }
+    const remote = new Set(pending.map((p) => p.slice));
+    for (const slice of step.workers.filter((w) => !remote.has(w))) {
+      const t0 = this.now() - ctx.start;
+      addFcPartial(y, slice, runFcSlice(x, slice));
+      ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: this.now() - ctx.start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+    }
+    for (const { slice, promise } of pending) {
+      try {
+        addFcPartial(y, slice, await promise);
+      } catch (err) {
+        addFcPartial(y, slice, this.fallback(index, 'fc', slice.device, err, ctx, () => runFcSlice(x, slice)));
+      }
+    }
+    ctx.values.set(step.nodeId, tf.tidy(() => finishFc(tf, model.weights, node, y)));
+  }
+
+  /** A worker failed or was late: note it, leave it out of the rest of this inference, compute its share here. */
+  private fallback<T>(index: number, kind: 'spatial' | 'fc', device: number, err: unknown, ctx: StepContext, compute: () => T): T {
+    const deviceId = ctx.plan.devices[device]?.id ?? '?';
+    const reason = (err as Error).message ?? String(err);
+    ctx.failed.set(deviceId, reason);
+    const t0 = this.now() - ctx.start;
+    const result = compute();
+    ctx.trace.push({ step: index, kind, device, deviceId, startMs: t0, endMs: this.now() - ctx.start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: 'local-fallback', error: reason });
+    return result;
+  }
+}
+
+interface StepContext {
+  plan: Plan;
+  values: Map<number, Tensor>;
+  trace: TaskTrace[];
+  failed: Map<string, string>;
+  usable: (device: number) => WorkerPort | null;
+  start: number;
+}
+
+const rectSize = (rect: TileSlice['tile']): number =>
+  Math.max(0, rect.rows.end - rect.rows.start + 1) * Math.max(0, rect.cols.end - rect.cols.start + 1);
+
+async function bandToWire(band: Band): Promise<WireTensor> {
+  return wireTensor([...band.tensor.shape], (await band.tensor.data()));
+}

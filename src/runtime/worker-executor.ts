@@ -1,0 +1,172 @@
+/**
+ * The worker's side of the runtime: builds (or gets) the model it is told to run, then computes
+ * the tiles and Dense-layer shares the owner sends, releasing every tensor after each task.
+ */
+import * as v from 'valibot';
+import type { IncomingMessage, MethodHandler, Reply, WireTensor } from '../mesh/index.ts';
+import { wireTensor } from '../mesh/index.ts';
+import { buildMobileNetV2, buildVgg16, shapeSize, type CsrMatrix, type ModelGraph, type ModelWeights, type TfModule } from '../model/index.ts';
+import { runFcSlice, runTileSliceOnBands, type Band } from './local-executor.ts';
+import { RuntimeError } from './errors.ts';
+import { RuntimeMethod, fcInstallSchema, fcSchema, loadSchema, modelKeyOf, spatialSchema, type ModelSpec } from './protocol.ts';
+
+export interface LoadedModel {
+  graph: ModelGraph;
+  weights: ModelWeights;
+}
+
+/** Gets a model's graph and weights from its spec. */
+export type ModelResolver = (spec: ModelSpec) => Promise<LoadedModel>;
+
+/** Builds a seeded zoo model: every device gets the same weights from the same parameters. */
+export const resolveZooModel: ModelResolver = (spec) => {
+  const zoo = spec.name === 'vgg16' ? buildVgg16(spec.options) : buildMobileNetV2(spec.options);
+  return Promise.resolve({ graph: zoo.graph, weights: zoo.weights() });
+};
+
+interface InstalledFc {
+  inputIndex: Int32Array;
+  weights: CsrMatrix;
+}
+
+export interface WorkerStats {
+  tasks: number;
+  /** Output rows of spatial tiles computed. */
+  rows: number;
+}
+
+function parse<S extends v.GenericSchema>(schema: S, meta: unknown, what: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, meta);
+  if (!result.success) throw new RuntimeError('ERR_RUNTIME_REQUEST', `${what}: ${result.issues[0]?.message ?? 'malformed'}`);
+  return result.output;
+}
+
+export class WorkerExecutor {
+  readonly stats: WorkerStats = { tasks: 0, rows: 0 };
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly fcSlices = new Map<string, InstalledFc>();
+
+  constructor(
+    private readonly tf: TfModule,
+    private readonly resolve: ModelResolver = resolveZooModel,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The request handlers, by method name (for `WorkerMesh.handle`). */
+  get methods(): Record<string, MethodHandler> {
+    return {
+      [RuntimeMethod.Load]: (r) => this.load(r),
+      [RuntimeMethod.Spatial]: (r) => this.spatial(r),
+      [RuntimeMethod.FcInstall]: (r) => this.fcInstall(r),
+      [RuntimeMethod.Fc]: (r) => this.fc(r),
+    };
+  }
+
+  /** One handler for every runtime method (for a bare `MessageLink`). */
+  handle = (request: IncomingMessage): Promise<Reply> | Reply => {
+    const method = (request.meta as { method?: unknown } | null)?.method;
+    const handler = typeof method === 'string' ? this.methods[method] : undefined;
+    if (!handler) throw new RuntimeError('ERR_RUNTIME_REQUEST', `unknown method ${JSON.stringify(method)}`);
+    return handler(request);
+  };
+
+  private async load(request: IncomingMessage): Promise<Reply> {
+    const { spec } = parse(loadSchema, request.meta, 'runtime.load');
+    const t0 = this.now();
+    await this.model(modelKeyOf(spec), spec);
+    return { meta: { modelKey: modelKeyOf(spec), ms: this.now() - t0 } };
+  }
+
+  private model(key: string, spec?: ModelSpec): Promise<LoadedModel> {
+    let model = this.models.get(key);
+    if (!model && spec) {
+      model = this.resolve(spec);
+      this.models.set(key, model);
+      model.catch(() => this.models.delete(key));
+    }
+    if (!model) throw new RuntimeError('ERR_RUNTIME_REQUEST', `model ${key} was never loaded on this worker`);
+    return model;
+  }
+
+  private async spatial(request: IncomingMessage): Promise<Reply> {
+    const { modelKey, slice } = parse(spatialSchema, request.meta, 'runtime.spatial');
+    const { graph, weights } = await this.model(modelKey);
+    const { tf } = this;
+    if (request.tensors.length !== slice.inputs.length) {
+      throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: ${request.tensors.length} bands for ${slice.inputs.length} inputs`);
+    }
+    for (const n of slice.nodes) {
+      if (!graph.nodes[n.nodeId]) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: no node ${n.nodeId} in ${graph.name}`);
+    }
+    const t0 = this.now();
+    const tile = tf.tidy(() => {
+      const bands = new Map<number, Band>();
+      slice.inputs.forEach((input, i) => {
+        const t = request.tensors[i] as WireTensor;
+        const producer = graph.nodes[input.nodeId];
+        const height = Math.max(0, input.rect.rows.end - input.rect.rows.start + 1);
+        const width = Math.max(0, input.rect.cols.end - input.rect.cols.start + 1);
+        const channels = producer?.outputShape[2];
+        if (t.dtype !== 'float32' || t.shape.length !== 3 || t.shape[0] !== height || t.shape[1] !== width || t.shape[2] !== channels) {
+          throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: band ${i} is ${t.dtype}[${t.shape.join(',')}], the slice needs float32[${height},${width},${String(channels)}]`);
+        }
+        bands.set(input.nodeId, { tensor: tf.tensor3d(t.data as Float32Array, [height, width, channels as number]), row: input.rect.rows.start, col: input.rect.cols.start });
+      });
+      return runTileSliceOnBands(tf, graph, weights, slice, bands);
+    });
+    try {
+      const data = (await tile.data()) as Float32Array;
+      const computeMs = this.now() - t0;
+      this.stats.tasks++;
+      this.stats.rows += tile.shape[0];
+      return { meta: { computeMs }, tensors: [wireTensor([...tile.shape], data)] };
+    } finally {
+      tile.dispose();
+    }
+  }
+
+  private async fcInstall(request: IncomingMessage): Promise<Reply> {
+    const { modelKey, planId, nodeId, rows, cols } = parse(fcInstallSchema, request.meta, 'runtime.fc.install');
+    const { graph } = await this.model(modelKey);
+    const node = graph.nodes[nodeId];
+    if (node?.attrs.op !== 'dense') throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.fc.install: node ${nodeId} is not a Dense layer`);
+    const [inputIndex, outputIndex, rowPtr, colIdx, values] = request.tensors;
+    const ints = (t: WireTensor | undefined): t is WireTensor & { data: Int32Array } => t?.dtype === 'int32';
+    if (!ints(inputIndex) || !ints(outputIndex) || !ints(rowPtr) || !ints(colIdx) || values?.dtype !== 'float32') {
+      throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.fc.install: expects int32 inputIndex, outputIndex, rowPtr, colIdx and float32 values');
+    }
+    const inputSize = shapeSize(graph.nodes[node.inputs[0] as number]?.outputShape ?? []);
+    const outputSize = shapeSize(node.outputShape);
+    const valid =
+      inputIndex.data.length === rows &&
+      outputIndex.data.length === cols &&
+      rowPtr.data.length === rows + 1 &&
+      colIdx.data.length === values.data.length &&
+      rowPtr.data[rows] === colIdx.data.length &&
+      inputIndex.data.every((i) => i >= 0 && i < inputSize) &&
+      outputIndex.data.every((j) => j >= 0 && j < outputSize) &&
+      colIdx.data.every((c) => c >= 0 && c < cols);
+    if (!valid) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.fc.install: index lists and CSR do not agree with the layer');
+    this.fcSlices.set(`${planId}/${nodeId}`, {
+      inputIndex: inputIndex.data,
+      weights: { rows, cols, rowPtr: rowPtr.data, colIdx: colIdx.data, values: values.data as Float32Array },
+    });
+    return { meta: { installed: true } };
+  }
+
+  private fc(request: IncomingMessage): Reply {
+    const { planId, nodeId } = parse(fcSchema, request.meta, 'runtime.fc');
+    const slice = this.fcSlices.get(`${planId}/${nodeId}`);
+    if (!slice) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.fc: no slice of node ${nodeId} installed for plan ${planId}`);
+    const x = request.tensors[0];
+    if (x?.dtype !== 'float32' || x.data.length !== slice.inputIndex.length) {
+      throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.fc: expects float32[${slice.inputIndex.length}] input values`);
+    }
+    const t0 = this.now();
+    // The values arrive already gathered (x[inputIndex]), so the local index is the identity.
+    const identity = Int32Array.from({ length: slice.inputIndex.length }, (_, i) => i);
+    const partial = runFcSlice(x.data as Float32Array, { inputIndex: identity, weights: slice.weights });
+    this.stats.tasks++;
+    return { meta: { computeMs: this.now() - t0 }, tensors: [wireTensor([partial.length], partial)] };
+  }
+}
