@@ -34,6 +34,9 @@ async function register(name: BackendName, options: BackendOptions): Promise<voi
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
   } else if (name === 'webgpu') {
+    // Without an adapter TF.js would log a failed initialisation: ask first.
+    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    if (!gpu || !(await gpu.requestAdapter())) throw new Error('no WebGPU adapter');
     await import('@tensorflow/tfjs-backend-webgpu');
   }
 }

@@ -17,3 +17,7 @@ export { RuntimeMethod, modelKeyOf } from './protocol.ts';
 export type { ModelSpec } from './protocol.ts';
 export { RuntimeError } from './errors.ts';
 export type { RuntimeErrorCode } from './errors.ts';
+export { Classifier, SCHEMES } from './classifier.ts';
+export type { Classification, ClassifierOptions, ClassifyOptions, OwnerMeshLike, Scheme } from './classifier.ts';
+export type { WorkerProfile } from './protocol.ts';
+export type { Profiler } from './worker-executor.ts';

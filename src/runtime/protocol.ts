@@ -14,7 +14,17 @@ export const RuntimeMethod = {
   FcInstall: 'runtime.fc.install',
   /** One Dense-layer share: `{ planId, nodeId }` + x[inputIndex] → partial sums for outputIndex. */
   Fc: 'runtime.fc',
+  /** The worker's backend and measured capability on a loaded model's conv shapes: `{ modelKey }` → `WorkerProfile`. */
+  Profile: 'runtime.profile',
 } as const;
+
+/** What a worker reports about itself: the backend really running and its fitted compute cost. */
+export interface WorkerProfile {
+  backend: string;
+  adapter: string | null;
+  aMsPerFlop: number;
+  bMs: number;
+}
 
 /** Models a worker can build for itself from a few parameters (seeded zoo models). */
 export const modelSpecSchema = v.variant('kind', [
@@ -66,6 +76,7 @@ const planId = v.pipe(v.string(), v.maxLength(100));
 export const loadSchema = v.object({ method: v.literal(RuntimeMethod.Load), spec: modelSpecSchema });
 export const spatialSchema = v.object({ method: v.literal(RuntimeMethod.Spatial), modelKey, slice: tileSliceSchema });
 export const fcInstallSchema = v.object({ method: v.literal(RuntimeMethod.FcInstall), modelKey, planId, nodeId: index, rows: index, cols: index });
+export const profileSchema = v.object({ method: v.literal(RuntimeMethod.Profile), modelKey });
 export const fcSchema = v.object({ method: v.literal(RuntimeMethod.Fc), planId, nodeId: index });
 
 /** The worker's answer to a compute task: how long the computation itself took, on its clock. */

@@ -8,7 +8,20 @@ import { wireTensor } from '../mesh/index.ts';
 import { buildMobileNetV2, buildVgg16, shapeSize, type CsrMatrix, type ModelGraph, type ModelWeights, type TfModule } from '../model/index.ts';
 import { runFcSlice, runTileSliceOnBands, type Band } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
-import { RuntimeMethod, fcInstallSchema, fcSchema, loadSchema, modelKeyOf, spatialSchema, type ModelSpec } from './protocol.ts';
+import {
+  RuntimeMethod,
+  fcInstallSchema,
+  fcSchema,
+  loadSchema,
+  modelKeyOf,
+  profileSchema,
+  spatialSchema,
+  type ModelSpec,
+  type WorkerProfile,
+} from './protocol.ts';
+
+/** Measures this device on a model (backend, fitted a and b); see compute's `profileCompute`. */
+export type Profiler = (graph: ModelGraph) => Promise<WorkerProfile>;
 
 export interface LoadedModel {
   graph: ModelGraph;
@@ -46,9 +59,12 @@ export class WorkerExecutor {
   private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly fcSlices = new Map<string, InstalledFc>();
 
+  private readonly profiles = new Map<string, Promise<WorkerProfile>>();
+
   constructor(
     private readonly tf: TfModule,
     private readonly resolve: ModelResolver = resolveZooModel,
+    private readonly profiler: Profiler | null = null,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -59,6 +75,7 @@ export class WorkerExecutor {
       [RuntimeMethod.Spatial]: (r) => this.spatial(r),
       [RuntimeMethod.FcInstall]: (r) => this.fcInstall(r),
       [RuntimeMethod.Fc]: (r) => this.fc(r),
+      [RuntimeMethod.Profile]: (r) => this.profile(r),
     };
   }
 
@@ -75,6 +92,20 @@ export class WorkerExecutor {
     const t0 = this.now();
     await this.model(modelKeyOf(spec), spec);
     return { meta: { modelKey: modelKeyOf(spec), ms: this.now() - t0 } };
+  }
+
+  /** Measured once per model and kept: profiling costs the device a second or two. */
+  private async profile(request: IncomingMessage): Promise<Reply> {
+    const { modelKey } = parse(profileSchema, request.meta, 'runtime.profile');
+    if (!this.profiler) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.profile: this worker cannot profile itself');
+    const profiler = this.profiler;
+    let profile = this.profiles.get(modelKey);
+    if (!profile) {
+      profile = this.model(modelKey).then(({ graph }) => profiler(graph));
+      this.profiles.set(modelKey, profile);
+      profile.catch(() => this.profiles.delete(modelKey));
+    }
+    return { meta: await profile };
   }
 
   private model(key: string, spec?: ModelSpec): Promise<LoadedModel> {

@@ -11,6 +11,8 @@ import { h } from './dom.ts';
 import { readPageConfig } from './page-config.ts';
 import { renderPeerList } from './peer-list.ts';
 import { drawQr } from './qr.ts';
+import { startCompute } from './compute-setup.ts';
+import { createModelRunner } from './try-model.ts';
 
 const ROOM_KEY = 'modnn.room';
 
@@ -49,9 +51,11 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
   const banner = h('p', { class: 'banner error', hidden: true });
   const peerList = h('div', { id: 'peers' });
   const summary = h('span', { class: 'muted' });
+  const runCard = h('section', { class: 'card' });
+  const backendPill = h('span', { class: 'pill', 'data-field': 'backend' }, 'backend: measuring…');
 
   root.replaceChildren(
-    h('header', {}, h('h1', {}, 'modnn-web'), connection),
+    h('header', {}, h('h1', {}, 'modnn-web'), backendPill, connection),
     banner,
     h(
       'section',
@@ -63,7 +67,15 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
       h('div', { class: 'row' }, newRoomButton),
     ),
     h('section', { class: 'card' }, h('h2', {}, 'Workers ', summary), peerList),
+    runCard,
   );
+  const backend = startCompute(config.backend);
+  void backend.then(
+    (b) => (backendPill.textContent = `backend: ${b.name}`),
+    (err: Error) => (backendPill.textContent = `no backend: ${err.message}`),
+  );
+  const runner = createModelRunner(mesh, backend);
+  runner.render(runCard);
 
   let shownLink = '';
   const showJoinLink = async () => {
@@ -107,6 +119,6 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
 
   render();
   await mesh.start();
-  Object.assign(window, { modnn: { role: 'owner', mesh } });
+  Object.assign(window, { modnn: { role: 'owner', mesh, backend, classify: runner.classify, tensorCount: runner.tensorCount } });
   return mesh;
 }

@@ -3,9 +3,9 @@ import { readPageConfig } from './page-config.ts';
 
 describe('readPageConfig', () => {
   it.each([
-    ['', { chunkBytes: 65_536, probe: true }],
-    ['?chunkKiB=16', { chunkBytes: 16_384, probe: true }],
-    ['?chunkKiB=256&probe=0', { chunkBytes: 262_080, probe: false }],
+    ['', { chunkBytes: 65_536, probe: true, backend: null }],
+    ['?chunkKiB=16', { chunkBytes: 16_384, probe: true, backend: null }],
+    ['?chunkKiB=256&probe=0&backend=wasm', { chunkBytes: 262_080, probe: false, backend: 'wasm' }],
   ])('%s', (search, expected) => {
     expect(readPageConfig(search)).toEqual(expected);
   });

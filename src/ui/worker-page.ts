@@ -1,5 +1,9 @@
 /** The worker's page: big status, what it is doing, the screen kept on, and a leave button. */
+import * as tf from '@tensorflow/tfjs';
+import { profileCompute } from '../compute/index.ts';
 import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
+import { WorkerExecutor, resolveZooModel } from '../runtime/index.ts';
+import { startCompute } from './compute-setup.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h, shortId } from './dom.ts';
 import { readPageConfig } from './page-config.ts';
@@ -23,12 +27,14 @@ const WAKE_LOCK_TEXT: Record<WakeLockState, string> = {
 
 export async function startWorkerPage(root: HTMLElement, join: { roomId: string; joinKey: string }): Promise<WorkerMesh> {
   const local = await describeThisDevice();
-  const { chunkBytes } = readPageConfig(location.search);
+  const { chunkBytes, backend: backendOverride } = readPageConfig(location.search);
   const mesh = new WorkerMesh({ roomId: join.roomId, joinKey: join.joinKey, signalingUrl: signalingUrl(), createSocket, createTransport, local, link: { chunkBytes } });
 
   const title = h('h2', { class: 'status-title', 'data-state': mesh.state });
   const detail = h('p', { class: 'status-detail' });
   const requests = h('span', { 'data-field': 'requests' }, '0');
+  const tasks = h('span', { 'data-field': 'tasks' }, '0');
+  const backendText = h('span', { 'data-field': 'backend' }, 'measuring…');
   const link = h('span', { 'data-field': 'link' }, '–');
   const wake = h('p', { class: 'muted', 'data-field': 'wake-lock' });
   const leaveButton = h('button', { type: 'button', class: 'danger' }, 'Leave');
@@ -41,7 +47,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
       title,
       detail,
       h('p', {}, `Joined room ${shortId(join.roomId)}… as worker `, h('strong', {}, local.name)),
-      h('dl', {}, h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Link'), h('dd', {}, link)),
+      h('dl', {}, h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link)),
       wake,
       h('p', { class: 'muted' }, 'A hidden tab or a locked screen stops this phone from working: keep this page in front.'),
       leaveButton,
@@ -60,6 +66,11 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   };
   mesh.on('state', render);
   mesh.on('error', render);
+  // Compute: the fastest backend here, and the runtime's task handlers.
+  const backend = await startCompute(backendOverride);
+  backendText.textContent = backend.adapter ? `${backend.name} (${backend.adapter})` : backend.name;
+  const executor = new WorkerExecutor(tf, resolveZooModel, async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }));
+  for (const [method, handler] of Object.entries(executor.methods)) mesh.handle(method, handler);
   mesh.on('request', () => {
     answered++;
     requests.textContent = String(answered);
@@ -76,7 +87,10 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
 
   render();
   await mesh.start();
-  setInterval(render, 1_000); // RTT refresh
-  Object.assign(window, { modnn: { role: 'worker', mesh } });
+  setInterval(() => {
+    render(); // RTT refresh
+    tasks.textContent = `${executor.stats.tasks} (${executor.stats.rows} rows)`;
+  }, 1_000);
+  Object.assign(window, { modnn: { role: 'worker', mesh, executor, backend, tensorCount: () => tf.memory().numTensors } });
   return mesh;
 }

@@ -1,0 +1,126 @@
+/**
+ * The runtime end to end: owner + 3 worker pages in headless Chromium, real WebRTC, real TF.js
+ * (the backend each page measures fastest: WASM here). Distributed answers equal the owner's own.
+ */
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
+
+interface Summary {
+  top: { index: number; probability: number }[];
+  logits: number[];
+  devices: string[];
+  failed: { deviceId: string; reason: string }[];
+  steps: string;
+  trace: { deviceId: string; device: number; outcome: string }[];
+}
+
+type Request = { model: string; scheme: string; seed?: number };
+const classify = (owner: Page, request: Request): Promise<Summary> =>
+  owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<Summary> } }).modnn.classify(r), request);
+
+async function openMesh(newDevice: (label: string) => Promise<Page>, baseUrl: string, workers: number) {
+  const owner = await newDevice('owner');
+  await owner.goto(baseUrl);
+  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
+  const joinUrl = await owner.locator('input.join-link').inputValue();
+  const pages: Page[] = [];
+  for (let i = 0; i < workers; i++) {
+    const page = await newDevice(`worker ${i + 1}`);
+    await page.goto(joinUrl);
+    pages.push(page);
+  }
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers, { timeout: 60_000 });
+  return { owner, workers: pages };
+}
+
+function maxAbsDiff(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.reduce((max, v, i) => Math.max(max, Math.abs(v - (b[i] as number))), 0);
+}
+
+// Same backend (WASM) on every page, so only the order of float additions differs.
+const TOLERANCE = 1e-4;
+
+test('every scheme gives the owner-alone answer, on VGG-16 and on a residual MobileNetV2-style model', async ({ newDevice, baseUrl }) => {
+  const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
+  for (const worker of workers) await expect(worker.locator('[data-field="backend"]')).not.toHaveText('measuring…');
+  for (const model of ['vgg16-small', 'mobilenetv2']) {
+    const alone = await classify(owner, { model, scheme: 'owner' });
+    expect(alone.devices).toEqual(['owner']);
+    for (const scheme of ['bodp', 'fused', 'grid', 'auto']) {
+      const mesh = await classify(owner, { model, scheme });
+      expect.soft(maxAbsDiff(mesh.logits, alone.logits), `${model} ${scheme}: max |Δlogit|`).toBeLessThan(TOLERANCE);
+      expect.soft(mesh.top[0]?.index, `${model} ${scheme}: top-1`).toBe(alone.top[0]?.index);
+      expect(mesh.failed).toEqual([]);
+      if (scheme !== 'auto') {
+        // A forced scheme really runs on the workers (shares follow measured capability, so a
+        // slow worker may get no rows of a small map: at least two of the three compute).
+        expect(mesh.devices).toHaveLength(4);
+        const workersUsed = new Set(mesh.trace.filter((t) => t.device > 0 && t.outcome === 'ok').map((t) => t.deviceId));
+        expect(workersUsed.size, `${model} ${scheme}: workers that computed (${mesh.steps})`).toBeGreaterThanOrEqual(2);
+      }
+    }
+  }
+  // The workers computed real tiles and show it.
+  await expect(workers[0]!.locator('[data-field="tasks"]')).not.toHaveText('0');
+});
+
+test('a worker page closed in the middle of an inference: the answer is still right', async ({ newDevice, baseUrl }) => {
+  const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
+  const alone = await classify(owner, { model: 'vgg16-small', scheme: 'owner', seed: 3 });
+  // Whichever worker is first to get a tile keeps it unanswered; the test then closes its page.
+  let first!: (index: number) => void;
+  const arrived = new Promise<number>((resolve) => (first = resolve));
+  let claimed = false;
+  for (const [index, worker] of workers.entries()) {
+    await worker.exposeFunction('claimTask', () => {
+      if (claimed) return false;
+      claimed = true;
+      first(index);
+      return true;
+    });
+    await worker.evaluate(() => {
+      type Handler = (request: unknown) => unknown;
+      const { mesh, executor } = (window as unknown as { modnn: { mesh: { handle(m: string, h: Handler): void }; executor: { methods: Record<string, Handler> } } }).modnn;
+      const compute = executor.methods['runtime.spatial'] as Handler;
+      mesh.handle('runtime.spatial', async (request) => {
+        const keep = await (window as unknown as { claimTask(): Promise<boolean> }).claimTask();
+        return keep ? new Promise<never>(() => {}) : compute(request);
+      });
+    });
+  }
+  const running = classify(owner, { model: 'vgg16-small', scheme: 'bodp', seed: 3 });
+  await workers[await arrived]!.close();
+  const result = await running;
+  expect(maxAbsDiff(result.logits, alone.logits)).toBeLessThan(TOLERANCE);
+  expect(result.failed).toHaveLength(1);
+  expect(result.trace.some((t) => t.outcome === 'local-fallback')).toBe(true);
+});
+
+test('a worker that stops answering: the answer is still right and it gets no more work', async ({ newDevice, baseUrl }) => {
+  const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
+  const alone = await classify(owner, { model: 'vgg16-small', scheme: 'owner', seed: 5 });
+  await workers[0]!.evaluate(() => {
+    // Test hook: this worker hangs on every compute task (a stuck phone that still answers heartbeats).
+    const { mesh } = (window as unknown as { modnn: { mesh: { handle(m: string, h: () => Promise<never>): void } } }).modnn;
+    for (const method of ['runtime.spatial', 'runtime.fc']) mesh.handle(method, () => new Promise<never>(() => {}));
+  });
+  const first = await classify(owner, { model: 'vgg16-small', scheme: 'bodp', seed: 5 });
+  expect(maxAbsDiff(first.logits, alone.logits)).toBeLessThan(TOLERANCE);
+  expect(first.failed, JSON.stringify(first.trace.filter((t) => t.device > 0))).toHaveLength(1);
+  const stuckId = first.failed[0]!.deviceId;
+  const second = await classify(owner, { model: 'vgg16-small', scheme: 'bodp', seed: 5 });
+  expect(maxAbsDiff(second.logits, alone.logits)).toBeLessThan(TOLERANCE);
+  expect(second.devices).not.toContain(stuckId);
+  expect(second.devices).toHaveLength(3);
+  expect(second.failed).toEqual([]);
+});
+
+test('no tensor leak on the owner or the workers over repeated inferences', async ({ newDevice, baseUrl }) => {
+  const { owner, workers } = await openMesh(newDevice, baseUrl, 2);
+  const tensors = (page: Page) => page.evaluate(() => (window as unknown as { modnn: { tensorCount(): number } }).modnn.tensorCount());
+  await classify(owner, { model: 'vgg16-small', scheme: 'bodp' }); // warm-up: backend-internal allocations
+  const before = await Promise.all([owner, ...workers].map(tensors));
+  for (let i = 0; i < 5; i++) await classify(owner, { model: 'vgg16-small', scheme: i % 2 ? 'fused' : 'bodp', seed: i });
+  expect(await Promise.all([owner, ...workers].map(tensors))).toEqual(before);
+});

@@ -1,0 +1,185 @@
+/**
+ * The owner's public API: `classify(image, { scheme })` → top classes, logits, trace. Gathers the
+ * ready workers' profiles and links, plans on them, readies the plan's workers, runs it.
+ */
+import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
+import type { Tensor3D, TfModule } from '../model/index.ts';
+import { planInference, type DeviceProfile, type Plan, type PlannerOptions } from '../partition/index.ts';
+import { OwnerRuntime, type DeadlineOptions, type InferenceResult, type WorkerPort } from './owner-runtime.ts';
+import { RuntimeMethod, modelKeyOf, type ModelSpec, type WorkerProfile } from './protocol.ts';
+import type { LoadedModel } from './worker-executor.ts';
+
+/** What the classifier needs of the owner's mesh (OwnerMesh satisfies it). */
+export interface OwnerMeshLike {
+  readyPeers(): PeerView[];
+  request(peerId: string, meta: unknown, tensors?: readonly WireTensor[], options?: RequestOptions): Promise<IncomingMessage>;
+}
+
+/** 'auto': the planner's choice; the others force a scheme on every layer that can take it. */
+export type Scheme = 'auto' | 'bodp' | 'fused' | 'grid' | 'owner';
+export const SCHEMES: readonly Scheme[] = ['auto', 'bodp', 'fused', 'grid', 'owner'];
+
+export interface ClassifyOptions {
+  scheme?: Scheme;
+  /** How many top classes to return. Default 5. */
+  top?: number;
+}
+
+export interface Classification {
+  top: { index: number; probability: number }[];
+  logits: Float32Array;
+  /** Devices the plan used (ids; 'owner' first) and the ones the planner left out, with why. */
+  devices: string[];
+  excluded: { deviceId: string; reason: string }[];
+  scheme: Scheme;
+  /** Steps of the plan, e.g. "fused(6) fused(4) owner×4". */
+  steps: string;
+  predictedMs: number;
+  ownerAlonePredictedMs: number;
+  result: InferenceResult;
+}
+
+export interface ClassifierOptions {
+  tf: TfModule;
+  mesh: OwnerMeshLike;
+  spec: ModelSpec;
+  model: LoadedModel;
+  /** The owner's own fitted compute cost. */
+  ownerProfile: { aMsPerFlop: number; bMs: number };
+  deadline?: Partial<DeadlineOptions>;
+}
+
+const SCHEME_OPTIONS: Record<Exclude<Scheme, 'auto' | 'owner'>, PlannerOptions> = {
+  bodp: { spatialSchemes: ['bodp'], fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false },
+  fused: { spatialSchemes: ['fused'], fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false },
+  grid: { spatialSchemes: ['grid'], fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false },
+};
+
+/** Defaults for a link not measured yet: home Wi-Fi. */
+const DEFAULT_BYTES_PER_MS = 5_000;
+const DEFAULT_WAKE_MS = 3;
+
+function softmaxTop(logits: Float32Array, k: number): { index: number; probability: number }[] {
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps
+    .map((e, index) => ({ index, probability: e / sum }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, k);
+}
+
+export class Classifier {
+  readonly runtime: OwnerRuntime;
+  private readonly workerProfiles = new Map<string, Promise<WorkerProfile>>();
+  private readonly plans = new Map<string, Plan>();
+  /** Workers that failed or were late: given no more work (a reconnect gives them a new id). */
+  private readonly suspended = new Map<string, string>();
+
+  constructor(private readonly options: ClassifierOptions) {
+    this.runtime = new OwnerRuntime({ tf: options.tf, spec: options.spec, model: options.model, ...(options.deadline ? { deadline: options.deadline } : {}) });
+  }
+
+  /** Classifies `image` ([H, W, C], the model's input size). The answer is always complete. */
+  async classify(image: Tensor3D, options: ClassifyOptions = {}): Promise<Classification> {
+    const scheme = options.scheme ?? 'auto';
+    const peers = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId));
+    const profiled = await this.profilePeers(peers);
+    const devices: DeviceProfile[] = [
+      { id: 'owner', ...this.options.ownerProfile, bandwidthBytesPerMs: Number.MAX_SAFE_INTEGER, wakeMs: 0, memoryBytes: 4e9 },
+      ...profiled.map(({ peer, profile }) => ({
+        id: peer.peerId,
+        aMsPerFlop: profile.aMsPerFlop,
+        bMs: profile.bMs,
+        bandwidthBytesPerMs: peer.throughputBytesPerSec ? peer.throughputBytesPerSec / 1000 : DEFAULT_BYTES_PER_MS,
+        wakeMs: peer.rttMs !== null ? peer.rttMs / 2 : DEFAULT_WAKE_MS,
+        memoryBytes: (peer.device?.memoryGb ?? 2) * 2 ** 30 * 0.25,
+      })),
+    ];
+    const plan = this.planFor(scheme, devices);
+    const ports = new Map<string, WorkerPort>(
+      plan.devices.slice(1).map((d) => [d.id, { id: d.id, request: (meta, tensors, opts) => this.options.mesh.request(d.id, meta, tensors, opts) }]),
+    );
+    const prepareFailures = await this.runtime.prepare(plan, ports);
+    const result = await this.runtime.infer(plan, ports, image);
+    for (const { deviceId, reason } of [...prepareFailures, ...result.failed]) this.suspended.set(deviceId, reason);
+    return {
+      top: softmaxTop(result.output, options.top ?? 5),
+      logits: result.output,
+      devices: plan.devices.map((d) => d.id),
+      excluded: plan.excluded.map((e) => ({ ...e })),
+      scheme,
+      steps: describeSteps(plan),
+      predictedMs: plan.predictedMs,
+      ownerAlonePredictedMs: plan.ownerAloneMs,
+      result,
+    };
+  }
+
+  /** Each ready worker's backend and capability on this model, asked once and kept. */
+  private async profilePeers(peers: readonly PeerView[]): Promise<{ peer: PeerView; profile: WorkerProfile }[]> {
+    const spec = this.options.spec;
+    const results = await Promise.all(
+      peers.map(async (peer) => {
+        let profile = this.workerProfiles.get(peer.peerId);
+        if (!profile) {
+          profile = (async () => {
+            await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Load, spec }, [], { timeoutMs: 120_000 });
+            const reply = await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Profile, modelKey: modelKeyOf(spec) }, [], { timeoutMs: 60_000 });
+            return reply.meta as WorkerProfile;
+          })();
+          this.workerProfiles.set(peer.peerId, profile);
+          profile.catch(() => this.workerProfiles.delete(peer.peerId));
+        }
+        try {
+          return { peer, profile: await profile };
+        } catch {
+          return null; // a worker that cannot even profile is left out of this image
+        }
+      }),
+    );
+    return results.filter((r): r is { peer: PeerView; profile: WorkerProfile } => r !== null && r.profile.aMsPerFlop > 0);
+  }
+
+  /** Plans are kept per scheme and device set; a join or leave changes the set and re-plans. */
+  private planFor(scheme: Scheme, devices: DeviceProfile[]): Plan {
+    const key = `${scheme}|${devices.map((d) => d.id).join(',')}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      const forced = scheme === 'auto' || scheme === 'owner' ? {} : SCHEME_OPTIONS[scheme];
+      plan = planInference(this.options.model.graph, scheme === 'owner' ? devices.slice(0, 1) : devices, { ...forced, fcWeights: this.options.model.weights.sparse });
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  /** Workers given no more work, with why. */
+  suspendedWorkers(): Map<string, string> {
+    return new Map(this.suspended);
+  }
+
+  /** The backends and capabilities workers reported (for the peer list). */
+  async workerInfo(): Promise<Map<string, WorkerProfile>> {
+    const info = new Map<string, WorkerProfile>();
+    for (const [id, profile] of this.workerProfiles) {
+      try {
+        info.set(id, await profile);
+      } catch {
+        // not profiled
+      }
+    }
+    return info;
+  }
+}
+
+function describeSteps(plan: Plan): string {
+  const parts: string[] = [];
+  for (const { step } of plan.steps) {
+    const label = step.kind === 'owner' ? 'owner' : step.kind === 'fc' ? step.scheme : `${step.scheme}(${step.depth})`;
+    const last = parts.at(-1);
+    const match = last ? /^(.*?)(?:×(\d+))?$/.exec(last) : null;
+    if (match && match[1] === label && step.kind === 'owner') parts[parts.length - 1] = `${label}×${Number(match[2] ?? 1) + 1}`;
+    else parts.push(label);
+  }
+  return parts.join(' ');
+}
