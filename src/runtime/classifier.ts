@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
 import type { Tensor3D, TfModule } from '../model/index.ts';
-import { planInference, type DeviceProfile, type Plan, type PlannerOptions } from '../partition/index.ts';
+import { planInference, refreshProfile, type DeviceMeasurement, type DeviceProfile, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { OwnerRuntime, type DeadlineOptions, type InferenceResult, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, type ModelSpec, type WorkerProfile } from './protocol.ts';
 import type { LoadedModel } from './worker-executor.ts';
@@ -72,7 +72,9 @@ function softmaxTop(logits: Float32Array, k: number): { index: number; probabili
 export class Classifier {
   readonly runtime: OwnerRuntime;
   private readonly workerProfiles = new Map<string, Promise<WorkerProfile>>();
-  private readonly plans = new Map<string, Plan>();
+  private readonly plans = new Map<string, { plan: Plan; basis: readonly DeviceProfile[] }>();
+  /** Profiles refreshed from what each inference measured (moving average), by device id. */
+  private readonly measured = new Map<string, DeviceProfile>();
   /** Workers that failed or were late: given no more work (a reconnect gives them a new id). */
   private readonly suspended = new Map<string, string>();
 
@@ -85,7 +87,7 @@ export class Classifier {
     const scheme = options.scheme ?? 'auto';
     const peers = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId));
     const profiled = await this.profilePeers(peers);
-    const devices: DeviceProfile[] = [
+    const initial: DeviceProfile[] = [
       { id: 'owner', ...this.options.ownerProfile, bandwidthBytesPerMs: Number.MAX_SAFE_INTEGER, wakeMs: 0, memoryBytes: 4e9 },
       ...profiled.map(({ peer, profile }) => ({
         id: peer.peerId,
@@ -96,6 +98,7 @@ export class Classifier {
         memoryBytes: (peer.device?.memoryGb ?? 2) * 2 ** 30 * 0.25,
       })),
     ];
+    const devices = initial.map((d) => this.measured.get(d.id) ?? d);
     const plan = this.planFor(scheme, devices);
     const ports = new Map<string, WorkerPort>(
       plan.devices.slice(1).map((d) => [d.id, { id: d.id, request: (meta, tensors, opts) => this.options.mesh.request(d.id, meta, tensors, opts) }]),
@@ -103,6 +106,7 @@ export class Classifier {
     const prepareFailures = await this.runtime.prepare(plan, ports);
     const result = await this.runtime.infer(plan, ports, image);
     for (const { deviceId, reason } of [...prepareFailures, ...result.failed]) this.suspended.set(deviceId, reason);
+    this.refreshProfiles(plan, result);
     return {
       top: softmaxTop(result.output, options.top ?? 5),
       logits: result.output,
@@ -141,16 +145,47 @@ export class Classifier {
     return results.filter((r): r is { peer: PeerView; profile: WorkerProfile } => r !== null && r.profile.aMsPerFlop > 0);
   }
 
-  /** Plans are kept per scheme and device set; a join or leave changes the set and re-plans. */
+  /**
+   * Plans are kept per scheme and device set, and made again when a join or leave changes the
+   * set or a device's measured speed or link has drifted by more than a quarter since.
+   */
   private planFor(scheme: Scheme, devices: DeviceProfile[]): Plan {
     const key = `${scheme}|${devices.map((d) => d.id).join(',')}`;
-    let plan = this.plans.get(key);
-    if (!plan) {
-      const forced = scheme === 'auto' || scheme === 'owner' ? {} : SCHEME_OPTIONS[scheme];
-      plan = planInference(this.options.model.graph, scheme === 'owner' ? devices.slice(0, 1) : devices, { ...forced, fcWeights: this.options.model.weights.sparse });
-      this.plans.set(key, plan);
-    }
+    const kept = this.plans.get(key);
+    const drifted = (a: number, b: number) => Math.abs(a - b) > 0.25 * Math.min(a, b);
+    const stale =
+      !kept ||
+      kept.basis.some((old, i) => {
+        const now = devices[i] as DeviceProfile;
+        return drifted(old.aMsPerFlop, now.aMsPerFlop) || drifted(old.bandwidthBytesPerMs, now.bandwidthBytesPerMs);
+      });
+    if (!stale) return kept.plan;
+    const forced = scheme === 'auto' || scheme === 'owner' ? {} : SCHEME_OPTIONS[scheme];
+    const used = scheme === 'owner' ? devices.slice(0, 1) : devices;
+    const plan = planInference(this.options.model.graph, used, { ...forced, fcWeights: this.options.model.weights.sparse });
+    this.plans.set(key, { plan, basis: used });
     return plan;
+  }
+
+  /** Folds what this inference measured into each device's profile, for the next plan. */
+  private refreshProfiles(plan: Plan, result: InferenceResult): void {
+    for (const device of plan.devices) {
+      const tasks = result.trace.filter((t) => t.deviceId === device.id && t.outcome === 'ok' && t.computeMs !== null);
+      if (tasks.length === 0) continue;
+      const measurement: { compute?: DeviceMeasurement['compute']; transfer?: DeviceMeasurement['transfer'] } = {
+        compute: { flops: sum(tasks, (t) => t.flops), layers: sum(tasks, (t) => t.layers), ms: sum(tasks, (t) => t.computeMs ?? 0) },
+      };
+      const remote = tasks.filter((t) => t.bytesOut + t.bytesIn > 0);
+      if (remote.length > 0) {
+        measurement.transfer = { bytes: sum(remote, (t) => t.bytesOut + t.bytesIn), ms: sum(remote, (t) => Math.max(0, t.endMs - t.startMs - (t.computeMs ?? 0))) };
+      }
+      this.measured.set(device.id, refreshProfile(this.measured.get(device.id) ?? device, measurement));
+    }
+  }
+
+  /** The current (measured, smoothed) profile of each device that has run something. */
+  profiles(): Map<string, DeviceProfile> {
+    return new Map(this.measured);
   }
 
   /** Workers given no more work, with why. */
@@ -183,3 +218,5 @@ function describeSteps(plan: Plan): string {
   }
   return parts.join(' ');
 }
+
+const sum = <T>(items: readonly T[], value: (item: T) => number): number => items.reduce((total, item) => total + value(item), 0);

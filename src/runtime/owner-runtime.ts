@@ -7,7 +7,7 @@
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
 import { shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
-import type { FcStep, Plan, PlannedStep, SpatialStep, TileSlice } from '../partition/index.ts';
+import { sliceCost, type FcStep, type Plan, type PlannedStep, type SpatialStep, type TileSlice } from '../partition/index.ts';
 import {
   addFcPartial,
   cropSliceInputs,
@@ -47,6 +47,10 @@ export interface TaskTrace {
   endMs: number;
   /** The device's own compute time, when it reported one. */
   computeMs: number | null;
+  /** FLOPs of the task (halo work included), for refreshing the device's profile. */
+  flops: number;
+  /** Layer runs in the task (each costs the fixed b of T = a·FLOPs + b). */
+  layers: number;
   bytesOut: number;
   bytesIn: number;
   /** 'local-fallback': the worker failed or was late; the owner computed its share. */
@@ -158,7 +162,8 @@ export class OwnerRuntime {
         if (step.kind === 'owner') {
           const t0 = this.now() - start;
           for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, model.weights, this.node(id), values, {}));
-          trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, endMs: this.now() - start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
+          const flops = step.nodeIds.reduce((sum, id) => sum + this.node(id).flops, 0);
+          trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, endMs: this.now() - start, computeMs: this.now() - start - t0, flops, layers: step.nodeIds.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
         } else if (step.kind === 'spatial') {
           await this.runSpatial(index, planned as PlannedStep & { step: SpatialStep }, context);
         } else {
@@ -225,7 +230,7 @@ export class OwnerRuntime {
             if (tile?.dtype !== 'float32' || tile.shape.join() !== [h, w, c].join()) {
               throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
             }
-            ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
+            ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
             return tf.tensor3d(tile.data as Float32Array, [h, w, c]);
           },
         )),
@@ -236,13 +241,14 @@ export class OwnerRuntime {
     for (const slice of step.slices.filter((s) => !pending.has(s))) {
       const t0 = this.now() - ctx.start;
       tiles.push({ slice, output: local(slice) });
-      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: this.now() - ctx.start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+      const t1 = this.now() - ctx.start;
+      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: t1, computeMs: t1 - t0, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
     for (const [slice, promise] of pending) {
       try {
         tiles.push({ slice, output: await promise });
       } catch (err) {
-        tiles.push({ slice, output: this.fallback(index, 'spatial', slice.device, err, ctx, () => local(slice)) });
+        tiles.push({ slice, output: this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => local(slice)) });
       }
     }
     const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
@@ -272,7 +278,7 @@ export class OwnerRuntime {
           if (partial?.dtype !== 'float32' || partial.data.length !== slice.outputIndex.length) {
             throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${partial?.data.length ?? 0} partial sums for ${slice.outputIndex.length} outputs`);
           }
-          ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
+          ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
           return partial.data as Float32Array;
         })),
       });
@@ -281,26 +287,28 @@ export class OwnerRuntime {
     for (const slice of step.workers.filter((w) => !remote.has(w))) {
       const t0 = this.now() - ctx.start;
       addFcPartial(y, slice, runFcSlice(x, slice));
-      ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: this.now() - ctx.start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+      const t1 = this.now() - ctx.start;
+      ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: t1, computeMs: t1 - t0, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
     for (const { slice, promise } of pending) {
       try {
         addFcPartial(y, slice, await promise);
       } catch (err) {
-        addFcPartial(y, slice, this.fallback(index, 'fc', slice.device, err, ctx, () => runFcSlice(x, slice)));
+        addFcPartial(y, slice, this.fallback(index, 'fc', slice.device, err, ctx, 2 * slice.weights.values.length, () => runFcSlice(x, slice)));
       }
     }
     ctx.values.set(step.nodeId, tf.tidy(() => finishFc(tf, model.weights, node, y)));
   }
 
   /** A worker failed or was late: note it, leave it out of the rest of this inference, compute its share here. */
-  private fallback<T>(index: number, kind: 'spatial' | 'fc', device: number, err: unknown, ctx: StepContext, compute: () => T): T {
+  private fallback<T>(index: number, kind: 'spatial' | 'fc', device: number, err: unknown, ctx: StepContext, flops: number, compute: () => T): T {
     const deviceId = ctx.plan.devices[device]?.id ?? '?';
     const reason = (err as Error).message ?? String(err);
     ctx.failed.set(deviceId, reason);
     const t0 = this.now() - ctx.start;
     const result = compute();
-    ctx.trace.push({ step: index, kind, device, deviceId, startMs: t0, endMs: this.now() - ctx.start, computeMs: null, bytesOut: 0, bytesIn: 0, outcome: 'local-fallback', error: reason });
+    const t1 = this.now() - ctx.start;
+    ctx.trace.push({ step: index, kind, device, deviceId, startMs: t0, endMs: t1, computeMs: t1 - t0, flops, layers: 1, bytesOut: 0, bytesIn: 0, outcome: 'local-fallback', error: reason });
     return result;
   }
 }

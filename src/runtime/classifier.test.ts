@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MessageLink, memoryTransportPair, type PeerView } from '../mesh/index.ts';
+import { Classifier, type OwnerMeshLike } from './classifier.ts';
+import type { ModelSpec } from './protocol.ts';
+import { WorkerExecutor, resolveZooModel } from './worker-executor.ts';
+
+const spec: ModelSpec = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
+/** Each worker claims to be absurdly fast; what it really does is measured during inference. */
+const CLAIMED_MS_PER_FLOP = 1e-9;
+
+function fakeMesh(ids: string[]): OwnerMeshLike {
+  const links = new Map<string, MessageLink>();
+  for (const id of ids) {
+    const [a, b] = memoryTransportPair();
+    const executor = new WorkerExecutor(tf, resolveZooModel, () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: CLAIMED_MS_PER_FLOP, bMs: 0.1 }));
+    new MessageLink(b).setRequestHandler(executor.handle);
+    links.set(id, new MessageLink(a));
+  }
+  const peer = (peerId: string): PeerView => ({
+    peerId,
+    state: 'ready',
+    device: null,
+    rttMs: 1,
+    throughputBytesPerSec: 50e6,
+    stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 },
+    reason: null,
+  });
+  return {
+    readyPeers: () => ids.map(peer),
+    request: (peerId, meta, tensors, options) => (links.get(peerId) as MessageLink).request(meta, tensors, options),
+  };
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('Classifier', () => {
+  it('classifies across the mesh with the owner-alone answer, and refreshes each device’s profile from what it measured', async () => {
+    const model = await resolveZooModel(spec);
+    const classifier = new Classifier({ tf, mesh: fakeMesh(['w1', 'w2']), spec, model, ownerProfile: { aMsPerFlop: 1e-5, bMs: 0.1 } });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 3);
+    const alone = await classifier.classify(image, { scheme: 'owner' });
+    const mesh = await classifier.classify(image, { scheme: 'bodp' });
+    image.dispose();
+
+    expect(mesh.devices).toEqual(['owner', 'w1', 'w2']);
+    expect(mesh.top[0]?.index).toBe(alone.top[0]?.index);
+    const maxDiff = mesh.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - (alone.logits[i] as number))), 0);
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(mesh.top.reduce((s, t) => s + t.probability, 0)).toBeLessThanOrEqual(1 + 1e-6);
+
+    // The claim was 1e-9 ms/FLOP; TF.js on the CPU is far slower, and the refreshed profile moved towards that.
+    const w1 = classifier.profiles().get('w1');
+    expect(w1?.aMsPerFlop).toBeGreaterThan(CLAIMED_MS_PER_FLOP * 10);
+    expect(classifier.profiles().get('owner')).toBeDefined();
+  });
+});
