@@ -13,7 +13,8 @@ export type ModelErrorCode =
   | 'ERR_MODEL_SHAPE'
   | 'ERR_MODEL_WEIGHTS'
   | 'ERR_MODEL_ARGUMENT'
-  | 'ERR_MODEL_EXECUTION';
+  | 'ERR_MODEL_EXECUTION'
+  | 'ERR_MODEL_PACKAGE';
 
 /** An error of the model layer with a stable `code`. */
 export class ModelError extends Error {

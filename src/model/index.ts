@@ -65,3 +65,7 @@ export type { LayersModel, Tensor, Tensor3D, TfModule } from './reference/tfModu
 export { applyNode } from './reference/applyNode.ts';
 export type { PaddedInput } from './reference/applyNode.ts';
 export { weightsFromLayersModel } from './reference/weightsFromModel.ts';
+
+// Packages: a model as one byte string, named by its SHA-256
+export { packModel, unpackModel, contentHash, PACKAGE_FORMAT, MAX_PACKAGE_BYTES } from './package.ts';
+export type { ModelArtifactsLike, WeightSpec } from './package.ts';

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ModelError } from './errors.ts';
+import { contentHash, packModel, unpackModel, type ModelArtifactsLike } from './package.ts';
+
+const artifacts = (): ModelArtifactsLike => ({
+  modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+  weightSpecs: [
+    { name: 'dense/kernel', shape: [3, 2], dtype: 'float32' },
+    { name: 'dense/bias', shape: [2], dtype: 'float32' },
+  ],
+  weightData: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]).buffer,
+});
+
+/** A package with a hand-written header and no weights. */
+function withHeader(header: unknown): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const bytes = new Uint8Array((4 + json.length + 3) & ~3);
+  new DataView(bytes.buffer).setUint32(0, json.length, true);
+  bytes.set(json, 4);
+  return bytes;
+}
+
+describe('model packages', () => {
+  it('round-trip topology, manifest and weight bytes', () => {
+    const back = unpackModel(packModel(artifacts()));
+    expect(back.modelTopology).toEqual(artifacts().modelTopology);
+    expect(back.weightSpecs).toEqual(artifacts().weightSpecs);
+    expect([...new Float32Array(back.weightData)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('are named by a SHA-256 that changes with any byte', async () => {
+    const bytes = packModel(artifacts());
+    const hash = await contentHash(bytes);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    expect(await contentHash(bytes)).not.toBe(hash);
+  });
+
+  it.each([
+    ['truncated weights', (b: Uint8Array) => b.slice(0, b.length - 4), /the manifest 32/],
+    ['a header that does not fit', (b: Uint8Array) => (new DataView(b.buffer).setUint32(0, 1e6, true), b), /does not fit/],
+    ['garbage', () => new Uint8Array([1, 2, 3]), /not a model package/],
+    ['another format', () => withHeader({ format: 'modnn-model/999', modelTopology: {}, weightSpecs: [] }), /format "modnn-model\/999"/],
+    ['a malformed weight spec', () => withHeader({ format: 'modnn-model/1', modelTopology: {}, weightSpecs: [{ name: 'w', shape: [-1], dtype: 'float32' }] }), /malformed weight spec/],
+  ])('reject %s with ERR_MODEL_PACKAGE', (_name, corrupt, message) => {
+    const bad = corrupt(packModel(artifacts()));
+    expect(() => unpackModel(bad)).toThrow(ModelError);
+    expect(() => unpackModel(bad)).toThrow(message);
+  });
+});
