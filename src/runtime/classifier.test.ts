@@ -5,7 +5,7 @@ import { Classifier, type OwnerMeshLike } from './classifier.ts';
 import type { ModelSpec } from './protocol.ts';
 import { WorkerExecutor, resolveZooModel } from './worker-executor.ts';
 
-const spec: ModelSpec = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
+const spec: Extract<ModelSpec, { kind: 'zoo' }> = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
 /** Each worker claims to be absurdly fast; what it really does is measured during inference. */
 const CLAIMED_MS_PER_FLOP = 1e-9;
 
@@ -13,7 +13,7 @@ function fakeMesh(ids: string[]): OwnerMeshLike {
   const links = new Map<string, MessageLink>();
   for (const id of ids) {
     const [a, b] = memoryTransportPair();
-    const executor = new WorkerExecutor(tf, resolveZooModel, () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: CLAIMED_MS_PER_FLOP, bMs: 0.1 }));
+    const executor = new WorkerExecutor({ tf, profiler: () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: CLAIMED_MS_PER_FLOP, bMs: 0.1 }) });
     new MessageLink(b).setRequestHandler(executor.handle);
     links.set(id, new MessageLink(a));
   }

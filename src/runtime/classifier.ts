@@ -46,6 +46,8 @@ export interface ClassifierOptions {
   model: LoadedModel;
   /** The owner's own fitted compute cost. */
   ownerProfile: { aMsPerFlop: number; bMs: number };
+  /** The package's bytes when `spec` is a package (a model dropped into the owner's page). */
+  packageBytes?: Uint8Array;
   deadline?: Partial<DeadlineOptions>;
 }
 
@@ -79,7 +81,13 @@ export class Classifier {
   private readonly suspended = new Map<string, string>();
 
   constructor(private readonly options: ClassifierOptions) {
-    this.runtime = new OwnerRuntime({ tf: options.tf, spec: options.spec, model: options.model, ...(options.deadline ? { deadline: options.deadline } : {}) });
+    this.runtime = new OwnerRuntime({
+      tf: options.tf,
+      spec: options.spec,
+      model: options.model,
+      ...(options.deadline ? { deadline: options.deadline } : {}),
+      ...(options.packageBytes ? { packageBytes: options.packageBytes } : {}),
+    });
   }
 
   /** Classifies `image` ([H, W, C], the model's input size). The answer is always complete. */
@@ -122,14 +130,13 @@ export class Classifier {
 
   /** Each ready worker's backend and capability on this model, asked once and kept. */
   private async profilePeers(peers: readonly PeerView[]): Promise<{ peer: PeerView; profile: WorkerProfile }[]> {
-    const spec = this.options.spec;
     const results = await Promise.all(
       peers.map(async (peer) => {
         let profile = this.workerProfiles.get(peer.peerId);
         if (!profile) {
           profile = (async () => {
-            await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Load, spec }, [], { timeoutMs: 120_000 });
-            const reply = await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Profile, modelKey: modelKeyOf(spec) }, [], { timeoutMs: 60_000 });
+            await this.runtime.ensureModel({ id: peer.peerId, request: (meta, tensors, opts) => this.options.mesh.request(peer.peerId, meta, tensors, opts) });
+            const reply = await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Profile, modelKey: modelKeyOf(this.options.spec) }, [], { timeoutMs: 60_000 });
             return reply.meta as WorkerProfile;
           })();
           this.workerProfiles.set(peer.peerId, profile);

@@ -15,6 +15,7 @@ import { WorkerExecutor, resolveZooModel, type LoadedModel } from './worker-exec
 
 // Slow phones on a fast link, so that distributing pays and the planner's own choice distributes too.
 const profile = (id: string): DeviceProfile => ({ id, aMsPerFlop: 1e-4, bMs: 0.5, bandwidthBytesPerMs: 100_000, wakeMs: 1, memoryBytes: 1e9 });
+type ZooSpec = Extract<ModelSpec, { kind: 'zoo' }>;
 const DEVICES = [profile('owner'), profile('w1'), profile('w2'), profile('w3')];
 
 interface Mesh {
@@ -30,7 +31,7 @@ function connectWorkers(ids: string[]): Mesh {
     const [ownerSide, workerSide] = memoryTransportPair();
     const ownerLink = new MessageLink(ownerSide);
     const workerLink = new MessageLink(workerSide);
-    const executor = new WorkerExecutor(tf);
+    const executor = new WorkerExecutor({ tf });
     workerLink.setRequestHandler(executor.handle);
     mesh.ports.set(id, { id, request: (meta, tensors, options) => ownerLink.request(meta, tensors, options) });
     mesh.executors.push(executor);
@@ -44,7 +45,7 @@ function argmax(values: Float32Array): number {
   return values.reduce((best, v, i) => (v > (values[best] as number) ? i : best), 0);
 }
 
-const cases: { name: string; spec: ModelSpec; options: PlannerOptions }[] = [
+const cases: { name: string; spec: ZooSpec; options: PlannerOptions }[] = [
   { name: 'VGG-16 (1/16 width, 32×32), BODP per layer + MSCC/FGCP', spec: { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } }, options: { spatialSchemes: ['bodp'], fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false } },
   { name: 'VGG-16 (1/16 width, 32×32), fused blocks + output split', spec: { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } }, options: { spatialSchemes: ['fused'], fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false } },
   { name: 'VGG-16 (1/16 width, 32×32), 2D grid', spec: { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } }, options: { spatialSchemes: ['grid'], allowOwnerOnly: false, excludeDevices: false } },
@@ -53,7 +54,7 @@ const cases: { name: string; spec: ModelSpec; options: PlannerOptions }[] = [
 ];
 
 const models = new Map<string, LoadedModel>();
-async function modelFor(spec: ModelSpec): Promise<LoadedModel> {
+async function modelFor(spec: ZooSpec): Promise<LoadedModel> {
   const key = JSON.stringify(spec);
   if (!models.has(key)) models.set(key, await resolveZooModel(spec));
   return models.get(key) as LoadedModel;
@@ -95,7 +96,7 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
   });
 
   it('a worker that hangs: its share is computed by the owner after the deadline, the answer is right, it gets no more work', async () => {
-    const spec = cases[0]?.spec as ModelSpec;
+    const spec = cases[0]?.spec as ZooSpec;
     const model = await modelFor(spec);
     const plan = planInference(model.graph, DEVICES, { ...cases[0]?.options, fcWeights: model.weights.sparse });
     const mesh = connectWorkers(['w1', 'w2', 'w3']);
@@ -123,7 +124,7 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
   });
 
   it('a worker that leaves in the middle of an inference: the answer is still right', async () => {
-    const spec = cases[1]?.spec as ModelSpec;
+    const spec = cases[1]?.spec as ZooSpec;
     const model = await modelFor(spec);
     const plan = planInference(model.graph, DEVICES, { ...cases[1]?.options, fcWeights: model.weights.sparse });
     const mesh = connectWorkers(['w1', 'w2', 'w3']);
@@ -146,7 +147,7 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
   });
 
   it('leaks no tensors on the owner or the workers over repeated inferences', async () => {
-    const spec = cases[0]?.spec as ModelSpec;
+    const spec = cases[0]?.spec as ZooSpec;
     const model = await modelFor(spec);
     const plan = planInference(model.graph, DEVICES, { ...cases[0]?.options, fcWeights: model.weights.sparse });
     const mesh = connectWorkers(['w1', 'w2', 'w3']);

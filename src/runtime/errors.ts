@@ -3,7 +3,9 @@ export type RuntimeErrorCode =
   /** A request a worker cannot accept (malformed, unknown model or slice). */
   | 'ERR_RUNTIME_REQUEST'
   /** The plan does not fit the devices at hand. */
-  | 'ERR_RUNTIME_PLAN';
+  | 'ERR_RUNTIME_PLAN'
+  /** The worker does not have this model package yet: the owner sends it (runtime.model.put). */
+  | 'ERR_MODEL_MISSING';
 
 export class RuntimeError extends Error {
   override name = 'RuntimeError';

@@ -72,6 +72,12 @@ export interface OwnerRuntimeOptions {
   tf: TfModule;
   spec: ModelSpec;
   model: LoadedModel;
+  /** The package's bytes, for a `package` spec: streamed to workers that do not have it. */
+  packageBytes?: Uint8Array;
+  /** Bytes per package upload message. Default 4 MiB. */
+  uploadChunkBytes?: number;
+  /** Called as a package goes out to a worker, for progress bars. */
+  onUpload?: (deviceId: string, sentBytes: number, totalBytes: number) => void;
   deadline?: Partial<DeadlineOptions>;
   now?: () => number;
 }
@@ -93,6 +99,8 @@ export class OwnerRuntime {
   /** Plan ids by plan object, and which workers have that plan's FC slices installed. */
   private readonly planIds = new WeakMap<Plan, string>();
   private readonly prepared = new WeakMap<Plan, Set<string>>();
+  /** Model package bytes sent to each worker so far (0 when it had the package cached). */
+  readonly uploadedBytes = new Map<string, number>();
 
   constructor(private readonly options: OwnerRuntimeOptions) {
     this.modelKey = modelKeyOf(options.spec);
@@ -114,7 +122,7 @@ export class OwnerRuntime {
         const port = ports.get(device.id);
         if (!port || ready.has(device.id)) return;
         try {
-          await port.request({ method: RuntimeMethod.Load, spec: this.options.spec }, [], { timeoutMs: 120_000 });
+          await this.ensureModel(port);
           for (const planned of plan.steps) {
             if (planned.step.kind !== 'fc') continue;
             const slice = planned.step.workers.find((w) => w.device === i + 1);
@@ -139,6 +147,28 @@ export class OwnerRuntime {
       }),
     );
     return failed;
+  }
+
+  /** Has the worker load the model, sending it the package first when it reports it missing. */
+  async ensureModel(port: WorkerPort): Promise<void> {
+    const load = () => port.request({ method: RuntimeMethod.Load, spec: this.options.spec }, [], { timeoutMs: 120_000 });
+    try {
+      await load();
+      return;
+    } catch (err) {
+      const missing = err instanceof Error && (err as { detail?: string }).detail === 'ERR_MODEL_MISSING';
+      if (!missing || this.options.spec.kind !== 'package' || !this.options.packageBytes) throw err;
+    }
+    const { spec } = this.options;
+    const bytes = this.options.packageBytes;
+    const chunk = this.options.uploadChunkBytes ?? 4 * 1024 * 1024;
+    for (let offset = 0; offset < bytes.byteLength; offset += chunk) {
+      const part = bytes.subarray(offset, Math.min(bytes.byteLength, offset + chunk));
+      await port.request({ method: RuntimeMethod.Put, hash: spec.hash, offset, total: bytes.byteLength }, [wireTensor([part.byteLength], part)], { timeoutMs: 120_000 });
+      this.uploadedBytes.set(port.id, (this.uploadedBytes.get(port.id) ?? 0) + part.byteLength);
+      this.options.onUpload?.(port.id, offset + part.byteLength, bytes.byteLength);
+    }
+    await load();
   }
 
   /** Runs one inference of `plan` on `input` ([H, W, C]); the answer is always complete. */

@@ -4,6 +4,7 @@
  * slice they belong to.
  */
 import * as v from 'valibot';
+import { MAX_PACKAGE_BYTES } from '../model/index.ts';
 
 export const RuntimeMethod = {
   /** Get ready to run a model: `{ spec }` → `{ modelKey, ms }`. */
@@ -16,6 +17,8 @@ export const RuntimeMethod = {
   Fc: 'runtime.fc',
   /** The worker's backend and measured capability on a loaded model's conv shapes: `{ modelKey }` → `WorkerProfile`. */
   Profile: 'runtime.profile',
+  /** Part of a model package the worker asked for: `{ hash, offset, total }` + bytes → `{ received, complete }`. */
+  Put: 'runtime.model.put',
 } as const;
 
 /** What a worker reports about itself: the backend really running and its fitted compute cost. */
@@ -34,11 +37,18 @@ export const modelSpecSchema = v.variant('kind', [
     /** Builder options (input size, width multiplier, classes, seed…), as the zoo takes them. */
     options: v.record(v.string(), v.union([v.number(), v.string(), v.boolean(), v.array(v.number())])),
   }),
+  /** Any TF.js model, as a package named by its SHA-256 (see model/package.ts); streamed by the owner when missing. */
+  v.strictObject({
+    kind: v.literal('package'),
+    hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+    bytes: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PACKAGE_BYTES)),
+  }),
 ]);
 export type ModelSpec = v.InferOutput<typeof modelSpecSchema>;
 
 /** A stable key for a model spec (same spec → same key on every device). */
 export function modelKeyOf(spec: ModelSpec): string {
+  if (spec.kind === 'package') return `package:${spec.hash}`;
   const options = Object.keys(spec.options)
     .sort()
     .map((k) => `${k}=${JSON.stringify(spec.options[k])}`)
@@ -76,6 +86,12 @@ const planId = v.pipe(v.string(), v.maxLength(100));
 export const loadSchema = v.object({ method: v.literal(RuntimeMethod.Load), spec: modelSpecSchema });
 export const spatialSchema = v.object({ method: v.literal(RuntimeMethod.Spatial), modelKey, slice: tileSliceSchema });
 export const fcInstallSchema = v.object({ method: v.literal(RuntimeMethod.FcInstall), modelKey, planId, nodeId: index, rows: index, cols: index });
+export const putSchema = v.object({
+  method: v.literal(RuntimeMethod.Put),
+  hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  offset: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  total: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PACKAGE_BYTES)),
+});
 export const profileSchema = v.object({ method: v.literal(RuntimeMethod.Profile), modelKey });
 export const fcSchema = v.object({ method: v.literal(RuntimeMethod.Fc), planId, nodeId: index });
 

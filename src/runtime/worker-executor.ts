@@ -5,7 +5,20 @@
 import * as v from 'valibot';
 import type { IncomingMessage, MethodHandler, Reply, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
-import { buildMobileNetV2, buildVgg16, shapeSize, type CsrMatrix, type ModelGraph, type ModelWeights, type TfModule } from '../model/index.ts';
+import {
+  buildMobileNetV2,
+  buildVgg16,
+  contentHash,
+  lowerLayersModel,
+  shapeSize,
+  unpackModel,
+  weightsFromLayersModel,
+  type CsrMatrix,
+  type ModelGraph,
+  type ModelWeights,
+  type TfModule,
+} from '../model/index.ts';
+import { memoryModelStore, type ModelStore } from './model-store.ts';
 import { runFcSlice, runTileSliceOnBands, type Band } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
 import {
@@ -15,6 +28,7 @@ import {
   loadSchema,
   modelKeyOf,
   profileSchema,
+  putSchema,
   spatialSchema,
   type ModelSpec,
   type WorkerProfile,
@@ -32,10 +46,42 @@ export interface LoadedModel {
 export type ModelResolver = (spec: ModelSpec) => Promise<LoadedModel>;
 
 /** Builds a seeded zoo model: every device gets the same weights from the same parameters. */
-export const resolveZooModel: ModelResolver = (spec) => {
+export const resolveZooModel = (spec: Extract<ModelSpec, { kind: 'zoo' }>): Promise<LoadedModel> => {
   const zoo = spec.name === 'vgg16' ? buildVgg16(spec.options) : buildMobileNetV2(spec.options);
   return Promise.resolve({ graph: zoo.graph, weights: zoo.weights() });
 };
+
+/** Turns a model package into the graph and weights the runtime runs (through a live TF.js model). */
+export async function loadPackage(tf: TfModule, bytes: Uint8Array): Promise<LoadedModel> {
+  const artifacts = unpackModel(bytes);
+  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  try {
+    const graph = lowerLayersModel(model);
+    return { graph, weights: await weightsFromLayersModel(model, graph) };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Zoo models are built locally; packages come from the store (or are reported missing). */
+export function defaultResolver(tf: TfModule, store: ModelStore): ModelResolver {
+  return async (spec) => {
+    if (spec.kind === 'zoo') return resolveZooModel(spec);
+    const bytes = await store.get(spec.hash);
+    if (!bytes) throw new RuntimeError('ERR_MODEL_MISSING', `model package ${spec.hash.slice(0, 12)}… is not on this worker yet`);
+    return loadPackage(tf, bytes);
+  };
+}
+
+export interface WorkerExecutorOptions {
+  tf: TfModule;
+  /** Where packages are kept by hash. Default: in memory. */
+  store?: ModelStore;
+  /** How a spec becomes a model. Default: zoo models built here, packages from the store. */
+  resolve?: ModelResolver;
+  profiler?: Profiler | null;
+  now?: () => number;
+}
 
 interface InstalledFc {
   inputIndex: Int32Array;
@@ -60,13 +106,21 @@ export class WorkerExecutor {
   private readonly fcSlices = new Map<string, InstalledFc>();
 
   private readonly profiles = new Map<string, Promise<WorkerProfile>>();
+  /** Packages being received, by hash: only ones this worker reported missing. */
+  private readonly uploads = new Map<string, { bytes: Uint8Array; received: number }>();
+  private readonly tf: TfModule;
+  private readonly store: ModelStore;
+  private readonly resolve: ModelResolver;
+  private readonly profiler: Profiler | null;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly tf: TfModule,
-    private readonly resolve: ModelResolver = resolveZooModel,
-    private readonly profiler: Profiler | null = null,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+  constructor(options: WorkerExecutorOptions) {
+    this.tf = options.tf;
+    this.store = options.store ?? memoryModelStore();
+    this.resolve = options.resolve ?? defaultResolver(options.tf, this.store);
+    this.profiler = options.profiler ?? null;
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** The request handlers, by method name (for `WorkerMesh.handle`). */
   get methods(): Record<string, MethodHandler> {
@@ -76,6 +130,7 @@ export class WorkerExecutor {
       [RuntimeMethod.FcInstall]: (r) => this.fcInstall(r),
       [RuntimeMethod.Fc]: (r) => this.fc(r),
       [RuntimeMethod.Profile]: (r) => this.profile(r),
+      [RuntimeMethod.Put]: (r) => this.put(r),
     };
   }
 
@@ -90,8 +145,35 @@ export class WorkerExecutor {
   private async load(request: IncomingMessage): Promise<Reply> {
     const { spec } = parse(loadSchema, request.meta, 'runtime.load');
     const t0 = this.now();
-    await this.model(modelKeyOf(spec), spec);
+    try {
+      await this.model(modelKeyOf(spec), spec);
+    } catch (err) {
+      // Ready to take the package the owner will send.
+      if (err instanceof RuntimeError && err.code === 'ERR_MODEL_MISSING' && spec.kind === 'package' && !this.uploads.has(spec.hash)) {
+        this.uploads.set(spec.hash, { bytes: new Uint8Array(spec.bytes), received: 0 });
+      }
+      throw err;
+    }
     return { meta: { modelKey: modelKeyOf(spec), ms: this.now() - t0 } };
+  }
+
+  /** A part of a package this worker reported missing; in order; checked against its hash at the end. */
+  private async put(request: IncomingMessage): Promise<Reply> {
+    const { hash, offset, total } = parse(putSchema, request.meta, 'runtime.model.put');
+    const upload = this.uploads.get(hash);
+    const chunk = request.tensors[0];
+    if (!upload || upload.bytes.byteLength !== total) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: no upload of ${hash.slice(0, 12)}… (${total} bytes) was asked for`);
+    if (chunk?.dtype !== 'uint8' || offset !== upload.received || offset + chunk.data.byteLength > total) {
+      throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: expected bytes from ${upload.received}, got ${chunk?.data.byteLength ?? 0} at ${offset}`);
+    }
+    upload.bytes.set(chunk.data, offset);
+    upload.received += chunk.data.byteLength;
+    if (upload.received < total) return { meta: { received: upload.received, complete: false } };
+    this.uploads.delete(hash);
+    const actual = await contentHash(upload.bytes);
+    if (actual !== hash) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: the package's SHA-256 is ${actual.slice(0, 12)}…, not ${hash.slice(0, 12)}…`);
+    await this.store.put(hash, upload.bytes);
+    return { meta: { received: upload.received, complete: true } };
   }
 
   /** Measured once per model and kept: profiling costs the device a second or two. */

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { profileCompute } from '../compute/index.ts';
 import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
-import { WorkerExecutor, resolveZooModel } from '../runtime/index.ts';
+import { WorkerExecutor, browserModelStore } from '../runtime/index.ts';
 import { startCompute } from './compute-setup.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h, shortId } from './dom.ts';
@@ -69,7 +69,11 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   // Compute: the fastest backend here, and the runtime's task handlers.
   const backend = await startCompute(backendOverride);
   backendText.textContent = backend.adapter ? `${backend.name} (${backend.adapter})` : backend.name;
-  const executor = new WorkerExecutor(tf, resolveZooModel, async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }));
+  const executor = new WorkerExecutor({
+    tf,
+    store: browserModelStore(),
+    profiler: async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }),
+  });
   for (const [method, handler] of Object.entries(executor.methods)) mesh.handle(method, handler);
   mesh.on('request', () => {
     answered++;
