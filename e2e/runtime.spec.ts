@@ -124,3 +124,48 @@ test('no tensor leak on the owner or the workers over repeated inferences', asyn
   for (let i = 0; i < 5; i++) await classify(owner, { model: 'vgg16-small', scheme: i % 2 ? 'fused' : 'bodp', seed: i });
   expect(await Promise.all([owner, ...workers].map(tensors))).toEqual(before);
 });
+
+test('a model dropped into the owner page reaches the workers over the data channel, once', async ({ newDevice, baseUrl }, testInfo) => {
+  // A seeded MobileNetV2-style residual model saved as model.json + weights.bin, as a user has it.
+  const tf = await import('@tensorflow/tfjs');
+  const { buildMobileNetV2, toLayersModel } = await import('../src/model/index.ts');
+  await tf.setBackend('cpu');
+  const zoo = buildMobileNetV2({ inputSize: 33, seed: 21 });
+  const layersModel = await toLayersModel(tf, zoo, zoo.weights());
+  const modelJson = testInfo.outputPath('model.json');
+  const weightsBin = testInfo.outputPath('weights.bin');
+  await layersModel.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(weightsBin, Buffer.from(artifacts.weightData as ArrayBuffer));
+      await writeFile(modelJson, JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+
+  const { owner, workers } = await openMesh(newDevice, baseUrl, 2);
+  await owner.locator('input[type="file"]').setInputFiles([modelJson, weightsBin]);
+  await expect(owner.locator('[data-field="run-result"]')).toContainText('Loaded model.json');
+  const model = await owner.locator('select[aria-label="Model"]').inputValue();
+  expect(model).toMatch(/^package:[0-9a-f]{12}$/);
+
+  const alone = await classify(owner, { model, scheme: 'owner' });
+  const first = (await classify(owner, { model, scheme: 'fused' })) as Summary & { modelBytesSent: Record<string, number> };
+  expect(maxAbsDiff(first.logits, alone.logits)).toBeLessThan(TOLERANCE);
+  // Each worker got the whole package once: the weights plus the topology header.
+  const { stat } = await import('node:fs/promises');
+  const weightBytes = (await stat(weightsBin)).size;
+  const sent = Object.values(first.modelBytesSent);
+  expect(sent).toHaveLength(2);
+  expect(sent[0]).toBeGreaterThan(weightBytes);
+  expect(sent[1]).toBe(sent[0]);
+
+  // A worker reloads its page (a new id in the room): its cache still has the package.
+  await workers[0]!.reload();
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(2, { timeout: 60_000 });
+  const second = (await classify(owner, { model, scheme: 'fused' })) as Summary & { modelBytesSent: Record<string, number> };
+  expect(maxAbsDiff(second.logits, alone.logits)).toBeLessThan(TOLERANCE);
+  const rejoined = second.devices.filter((id) => id !== 'owner' && !(id in first.modelBytesSent));
+  expect(rejoined).toHaveLength(1);
+  expect(second.modelBytesSent[rejoined[0]!] ?? 0).toBe(0);
+});

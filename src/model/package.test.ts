@@ -25,7 +25,12 @@ describe('model packages', () => {
     const back = unpackModel(packModel(artifacts()));
     expect(back.modelTopology).toEqual(artifacts().modelTopology);
     expect(back.weightSpecs).toEqual(artifacts().weightSpecs);
-    expect([...new Float32Array(back.weightData)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...new Float32Array(back.weightData as ArrayBuffer)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('join sharded weight files into one', () => {
+    const sharded = { ...artifacts(), weightData: [Float32Array.from([1, 2, 3]).buffer, Float32Array.from([4, 5, 6, 7, 8]).buffer] };
+    expect(packModel(sharded)).toEqual(packModel(artifacts()));
   });
 
   it('are named by a SHA-256 that changes with any byte', async () => {

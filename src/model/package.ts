@@ -22,18 +22,23 @@ export interface WeightSpec {
 export interface ModelArtifactsLike {
   modelTopology: Record<string, unknown>;
   weightSpecs: WeightSpec[];
-  weightData: ArrayBuffer;
+  /** One buffer, or one per weight file (TF.js 4 loads sharded weights that way). */
+  weightData: ArrayBuffer | ArrayBuffer[];
 }
 
 const pad4 = (n: number): number => (n + 3) & ~3;
 
 export function packModel(artifacts: ModelArtifactsLike): Uint8Array {
   const header = new TextEncoder().encode(JSON.stringify({ format: PACKAGE_FORMAT, modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }));
-  const offset = pad4(4 + header.length);
-  const bytes = new Uint8Array(offset + artifacts.weightData.byteLength);
+  const shards = Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
+  let offset = pad4(4 + header.length);
+  const bytes = new Uint8Array(offset + shards.reduce((sum, shard) => sum + shard.byteLength, 0));
   new DataView(bytes.buffer).setUint32(0, header.length, true);
   bytes.set(header, 4);
-  bytes.set(new Uint8Array(artifacts.weightData), offset);
+  for (const shard of shards) {
+    bytes.set(new Uint8Array(shard), offset);
+    offset += shard.byteLength;
+  }
   return bytes;
 }
 
@@ -67,7 +72,7 @@ export function unpackModel(bytes: Uint8Array): ModelArtifactsLike {
   }
   const offset = pad4(4 + headerBytes);
   if (bytes.byteLength - offset !== expected) fail(`weights hold ${bytes.byteLength - offset} bytes, the manifest ${expected}`);
-  const weightData = bytes.slice(offset).buffer;
+  const weightData: ArrayBuffer = bytes.slice(offset).buffer;
   return { modelTopology: header.modelTopology as Record<string, unknown>, weightSpecs: specs as WeightSpec[], weightData };
 }
 

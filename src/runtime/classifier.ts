@@ -195,6 +195,12 @@ export class Classifier {
     return new Map(this.measured);
   }
 
+  /** The model's input shape, [H, W, C]. */
+  get inputShape(): [number, number, number] {
+    const { graph } = this.options.model;
+    return graph.nodes[graph.inputId]?.outputShape as [number, number, number];
+  }
+
   /** Workers given no more work, with why. */
   suspendedWorkers(): Map<string, string> {
     return new Map(this.suspended);

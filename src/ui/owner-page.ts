@@ -119,6 +119,6 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
 
   render();
   await mesh.start();
-  Object.assign(window, { modnn: { role: 'owner', mesh, backend, classify: runner.classify, tensorCount: runner.tensorCount } });
+  Object.assign(window, { modnn: { role: 'owner', mesh, backend, classify: runner.classify, useModelFiles: runner.useModelFiles, tensorCount: runner.tensorCount } });
   return mesh;
 }

@@ -1,17 +1,20 @@
 /**
  * The owner's "run a model" card (until images and the full product UI arrive): choose a built-in
- * model and a scheme, classify a seeded test image across the mesh, and compare with this device
- * alone. Also the page API `window.modnn.classify(...)` used by tests and benchmarks.
+ * model or load your own TF.js model (model.json + weight files), pick a scheme, classify a
+ * seeded test image across the mesh and compare with this device alone. Also the page API
+ * `window.modnn.classify(...)` / `useModelFiles(...)` used by tests and benchmarks.
  */
 import * as tf from '@tensorflow/tfjs';
 import { profileCompute, type BackendChoice } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
-import { Classifier, SCHEMES, resolveZooModel, type Classification, type Scheme } from '../runtime/index.ts';
+import { contentHash, packModel, type ModelArtifactsLike } from '../model/index.ts';
+import { Classifier, SCHEMES, loadPackage, resolveZooModel, type Classification, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { h } from './dom.ts';
-import { BUILT_IN_MODELS, isBuiltInModelId, type BuiltInModelId } from './models.ts';
+import { BUILT_IN_MODELS } from './models.ts';
 
 export interface ClassifyRequest {
-  model?: BuiltInModelId;
+  /** A built-in model id, or the id `useModelFiles` returned. Default 'vgg16-small'. */
+  model?: string;
   scheme?: Scheme;
   /** Seed of the test image (the same seed gives the same image on every run). */
   seed?: number;
@@ -19,7 +22,7 @@ export interface ClassifyRequest {
 
 /** A plain-data summary of a classification (what the page API returns). */
 export interface ClassifySummary {
-  model: BuiltInModelId;
+  model: string;
   scheme: Scheme;
   top: { index: number; probability: number }[];
   logits: number[];
@@ -29,21 +32,35 @@ export interface ClassifySummary {
   steps: string;
   totalMs: number;
   predictedMs: number;
+  /** Model package bytes sent to each worker so far (dropped-in models only). */
+  modelBytesSent: Record<string, number>;
   trace: Classification['result']['trace'];
 }
 
-export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoice>) {
-  const classifiers = new Map<BuiltInModelId, Promise<Classifier>>();
+interface Entry {
+  label: string;
+  spec: ModelSpec;
+  load: () => Promise<LoadedModel>;
+  packageBytes?: Uint8Array;
+}
 
-  const classifierFor = (id: BuiltInModelId): Promise<Classifier> => {
+export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoice>) {
+  const entries = new Map<string, Entry>(
+    Object.entries(BUILT_IN_MODELS).map(([id, m]) => [id, { label: m.label, spec: m.spec, load: () => resolveZooModel(m.spec) }]),
+  );
+  const classifiers = new Map<string, Promise<Classifier>>();
+  const listeners = new Set<() => void>();
+
+  const classifierFor = (id: string): Promise<Classifier> => {
+    const entry = entries.get(id);
+    if (!entry) return Promise.reject(new Error(`modnn-web: unknown model ${id}`));
     let classifier = classifiers.get(id);
     if (!classifier) {
       classifier = (async () => {
         await backend;
-        const { spec } = BUILT_IN_MODELS[id];
-        const model = await resolveZooModel(spec);
+        const model = await entry.load();
         const ownerProfile = await profileCompute(model.graph);
-        return new Classifier({ tf, mesh, spec, model, ownerProfile });
+        return new Classifier({ tf, mesh, spec: entry.spec, model, ownerProfile, ...(entry.packageBytes ? { packageBytes: entry.packageBytes } : {}) });
       })();
       classifiers.set(id, classifier);
       classifier.catch(() => classifiers.delete(id));
@@ -51,13 +68,36 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     return classifier;
   };
 
+  /**
+   * Loads a TF.js LayersModel from its files (model.json and the weight files it lists), as a
+   * user drops them in; returns its id for `classify`. Workers get it over the data channel.
+   */
+  async function useModelFiles(files: File[]): Promise<string> {
+    const json = files.find((f) => f.name.endsWith('.json'));
+    if (!json) throw new Error('modnn-web: choose the model.json file together with its weight files (.bin)');
+    const weights = files.filter((f) => f !== json);
+    let artifacts: ModelArtifactsLike;
+    try {
+      const handler = tf.io.browserFiles([json, ...weights]);
+      if (!handler.load) throw new Error('no loader');
+      artifacts = (await handler.load()) as unknown as ModelArtifactsLike;
+    } catch (err) {
+      throw new Error(`modnn-web: this is not a TF.js LayersModel with all its weight files (${(err as Error).message})`, { cause: err });
+    }
+    const bytes = packModel(artifacts);
+    const hash = await contentHash(bytes);
+    const id = `package:${hash.slice(0, 12)}`;
+    const model = await loadPackage(tf, bytes); // fails here, with a clear reason, for a model we cannot run
+    entries.set(id, { label: `${json.name} (${(bytes.byteLength / 1e6).toFixed(1)} MB)`, spec: { kind: 'package', hash, bytes: bytes.byteLength }, load: () => Promise.resolve(model), packageBytes: bytes });
+    for (const listener of listeners) listener();
+    return id;
+  }
+
   async function classify(request: ClassifyRequest = {}): Promise<ClassifySummary> {
     const modelId = request.model ?? 'vgg16-small';
-    if (!isBuiltInModelId(modelId)) throw new Error(`modnn-web: unknown model ${String(modelId)}`);
     const classifier = await classifierFor(modelId);
-    const { spec } = BUILT_IN_MODELS[modelId];
-    const size = Number(spec.options['inputSize']);
-    const image = tf.randomUniform<tf.Rank.R3>([size, size, 3], 0, 1, 'float32', request.seed ?? 1);
+    const [h0, w0, c0] = classifier.inputShape;
+    const image = tf.randomUniform<tf.Rank.R3>([h0, w0, c0], 0, 1, 'float32', request.seed ?? 1);
     try {
       const c = await classifier.classify(image, { scheme: request.scheme ?? 'auto' });
       return {
@@ -71,6 +111,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
         steps: c.steps,
         totalMs: c.result.totalMs,
         predictedMs: c.predictedMs,
+        modelBytesSent: Object.fromEntries(classifier.runtime.uploadedBytes),
         trace: c.result.trace,
       };
     } finally {
@@ -79,41 +120,70 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
   }
 
   function render(container: HTMLElement): void {
-    const modelSelect = h('select', { 'aria-label': 'Model' }, ...Object.entries(BUILT_IN_MODELS).map(([id, m]) => h('option', { value: id }, m.label)));
+    const modelSelect = h('select', { 'aria-label': 'Model' });
+    const fillModels = () => {
+      const selected = modelSelect.value;
+      modelSelect.replaceChildren(...[...entries].map(([id, e]) => h('option', { value: id }, e.label)));
+      if (entries.has(selected)) modelSelect.value = selected;
+    };
+    fillModels();
+    listeners.add(fillModels);
     const schemeSelect = h(
       'select',
       { 'aria-label': 'Scheme' },
       ...SCHEMES.map((s) => h('option', { value: s }, { auto: 'automatic', bodp: 'BODP per layer', fused: 'fused blocks', grid: '2D grid', owner: 'this device alone' }[s])),
     );
+    const fileInput = h('input', { type: 'file', multiple: true, accept: '.json,.bin', 'aria-label': 'Your model: model.json and its weight files' });
     const runButton = h('button', { type: 'button' }, 'Run');
     const note = h('p', { class: 'muted' });
     const output = h('div', { class: 'run-result', 'data-field': 'run-result' });
-    const showNote = () => (note.textContent = isBuiltInModelId(modelSelect.value) ? BUILT_IN_MODELS[modelSelect.value].note : '');
+    const showNote = () => {
+      const builtIn = (BUILT_IN_MODELS as Record<string, { note: string }>)[modelSelect.value];
+      note.textContent = builtIn ? builtIn.note : 'Your model: workers receive it over the data channel once, then keep it.';
+    };
     modelSelect.addEventListener('change', showNote);
     showNote();
+    fileInput.addEventListener('change', () => {
+      const files = [...(fileInput.files ?? [])];
+      output.textContent = 'Loading your model…';
+      useModelFiles(files).then(
+        (id) => {
+          modelSelect.value = id;
+          showNote();
+          output.textContent = `Loaded ${entries.get(id)?.label ?? id}.`;
+        },
+        (err: Error) => (output.textContent = err.message.replace(/^modnn-web: /, '')),
+      );
+    });
     runButton.addEventListener('click', () => {
       runButton.disabled = true;
       output.textContent = 'Running… (the first run builds the model and measures every device)';
-      const model = modelSelect.value as BuiltInModelId;
+      const model = modelSelect.value;
       void (async () => {
         try {
-          const mesh = await classify({ model, scheme: schemeSelect.value as Scheme });
+          const onMesh = await classify({ model, scheme: schemeSelect.value as Scheme });
           const alone = await classify({ model, scheme: 'owner' });
-          const speedUp = alone.totalMs / mesh.totalMs;
+          const speedUp = alone.totalMs / onMesh.totalMs;
           output.replaceChildren(
-            h('p', {}, `Top class ${mesh.top[0]?.index ?? '–'} (${((mesh.top[0]?.probability ?? 0) * 100).toFixed(1)}%) — same as this device alone: ${mesh.top[0]?.index === alone.top[0]?.index ? 'yes' : 'NO'}`),
-            h('p', {}, `Mesh: ${mesh.totalMs.toFixed(0)} ms on ${mesh.devices.length} device(s) · alone: ${alone.totalMs.toFixed(0)} ms · ${speedUp.toFixed(2)}×`),
-            h('p', { class: 'muted' }, `Plan: ${mesh.steps}${mesh.excluded.length ? ` · left out: ${mesh.excluded.map((e) => e.reason).join('; ')}` : ''}${mesh.failed.length ? ` · recovered from: ${mesh.failed.map((f) => f.reason).join('; ')}` : ''}`),
+            h('p', {}, `Top class ${onMesh.top[0]?.index ?? '–'} (${((onMesh.top[0]?.probability ?? 0) * 100).toFixed(1)}%) — same as this device alone: ${onMesh.top[0]?.index === alone.top[0]?.index ? 'yes' : 'NO'}`),
+            h('p', {}, `Mesh: ${onMesh.totalMs.toFixed(0)} ms on ${onMesh.devices.length} device(s) · alone: ${alone.totalMs.toFixed(0)} ms · ${speedUp.toFixed(2)}×`),
+            h('p', { class: 'muted' }, `Plan: ${onMesh.steps}${onMesh.excluded.length ? ` · left out: ${onMesh.excluded.map((e) => e.reason).join('; ')}` : ''}${onMesh.failed.length ? ` · recovered from: ${onMesh.failed.map((f) => f.reason).join('; ')}` : ''}`),
           );
         } catch (err) {
-          output.textContent = `Failed: ${(err as Error).message}`;
+          output.textContent = `Failed: ${(err as Error).message.replace(/^modnn-web: /, '')}`;
         } finally {
           runButton.disabled = false;
         }
       })();
     });
-    container.replaceChildren(h('h2', {}, 'Run a model'), h('div', { class: 'row' }, modelSelect, schemeSelect, runButton), note, output);
+    container.replaceChildren(
+      h('h2', {}, 'Run a model'),
+      h('div', { class: 'row' }, modelSelect, schemeSelect, runButton),
+      h('label', { class: 'muted' }, 'Or load your own TF.js model (model.json + weight files): ', fileInput),
+      note,
+      output,
+    );
   }
 
-  return { classify, render, tensorCount: () => tf.memory().numTensors };
+  return { classify, useModelFiles, render, tensorCount: () => tf.memory().numTensors };
 }
