@@ -36,6 +36,8 @@ export type Refuse = v.InferOutput<typeof refuseSchema>;
 
 export const heartbeatSchema = v.object({ t: v.pipe(v.number(), v.finite()) });
 export type Heartbeat = v.InferOutput<typeof heartbeatSchema>;
+/** A pong echoes the ping's time and adds the responder's clock, for the clock-offset estimate. */
+export const pongSchema = v.object({ t: v.pipe(v.number(), v.finite()), peerT: v.optional(v.pipe(v.number(), v.finite())) });
 
 export const leaveSchema = v.object({ reason: shortText(200) });
 export type Leave = v.InferOutput<typeof leaveSchema>;

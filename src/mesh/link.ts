@@ -65,6 +65,8 @@ export interface SendOptions {
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Called when the request's last frame has been handed to the channel (for traces). */
+  onSent?: () => void;
 }
 
 interface PendingRequest {
@@ -162,7 +164,10 @@ export class MessageLink extends Emitter<LinkEvents> {
       const onAbort = () => pending.reject(new MeshError('ERR_TIMEOUT', `request ${requestId} was aborted`));
       options.signal?.addEventListener('abort', onAbort);
       this.pending.set(requestId, pending);
-      this.send({ kind: MessageKind.Request, requestId, meta, tensors }).catch((err: MeshError) => pending.reject(err));
+      this.send({ kind: MessageKind.Request, requestId, meta, tensors }).then(
+        () => options.onSent?.(),
+        (err: MeshError) => pending.reject(err),
+      );
     });
   }
 

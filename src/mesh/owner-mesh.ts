@@ -25,6 +25,8 @@ export interface PeerView {
   device: DeviceInfo | null;
   /** Smoothed round-trip time in ms. */
   rttMs: number | null;
+  /** The worker's clock minus the owner's (performance.now()), ms, from the heartbeats. */
+  clockOffsetMs: number | null;
   /** Measured owner→worker throughput in bytes per second. */
   throughputBytesPerSec: number | null;
   stats: LinkStats;
@@ -180,7 +182,7 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     const entry: Entry = {
       transport,
       session: null,
-      view: { peerId, state: 'connecting', device: null, rttMs: null, throughputBytesPerSec: null, stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 }, reason: null },
+      view: { peerId, state: 'connecting', device: null, rttMs: null, clockOffsetMs: null, throughputBytesPerSec: null, stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 }, reason: null },
     };
     this.entries.set(peerId, entry);
     this.emit('change', undefined);
@@ -200,6 +202,7 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     this.emit('change', undefined);
     session.on('rtt', () => {
       entry.view.rttMs = session.rttMs;
+      entry.view.clockOffsetMs = session.clockOffsetMs;
       this.emit('change', undefined);
     });
     session.on('close', (reason) => this.drop(peerId, reason ?? new MeshError('ERR_PEER_LEFT', 'the link closed'), entry));

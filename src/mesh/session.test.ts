@@ -31,6 +31,17 @@ describe('PeerSession', () => {
     owner.leave('done');
   });
 
+  it('estimates the peer’s clock offset from the heartbeats', async () => {
+    const [ta, tb] = memoryTransportPair();
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), { heartbeatMs: 10 });
+    // The worker's clock runs 5 s ahead of the owner's.
+    const worker = new PeerSession(new MessageLink(tb), 'worker', device('worker'), { heartbeatMs: 10, now: () => performance.now() + 5_000 });
+    for (let i = 0; i < 5; i++) await new Promise((r) => owner.on('rtt', r));
+    expect(owner.clockOffsetMs).toBeGreaterThan(5_000 - 20);
+    expect(owner.clockOffsetMs).toBeLessThan(5_000 + 20);
+    worker.leave('done');
+  });
+
   it('refuses a hello of another protocol version with a reason both sides see', async () => {
     const [ta, tb] = memoryTransportPair();
     const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'));

@@ -8,6 +8,7 @@ import {
   MESH_PROTOCOL_VERSION,
   heartbeatSchema,
   helloSchema,
+  pongSchema,
   leaveSchema,
   parseMeta,
   refuseSchema,
@@ -58,6 +59,12 @@ export class PeerSession extends Emitter<SessionEvents> {
   remote: DeviceInfo | null = null;
   /** Smoothed round-trip time in ms (null until the first pong). */
   rttMs: number | null = null;
+  /**
+   * The peer's clock minus ours, in ms (its `performance.now()` against ours), estimated from
+   * pongs at the lowest-RTT samples; null until the first pong. Maps the peer's times to ours.
+   */
+  clockOffsetMs: number | null = null;
+  private bestOffsetRttMs = Infinity;
   private readonly options: SessionOptions;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
@@ -117,15 +124,22 @@ export class PeerSession extends Emitter<SessionEvents> {
       case MessageKind.Ping: {
         const ping = parseMeta(heartbeatSchema, message.meta);
         if (!ping) return this.drop(new MeshError('ERR_PROTOCOL', 'malformed ping'));
-        void this.link.send({ kind: MessageKind.Pong, meta: ping }, { urgent: true }).catch(() => {});
+        void this.link.send({ kind: MessageKind.Pong, meta: { t: ping.t, peerT: this.options.now() } }, { urgent: true }).catch(() => {});
         return;
       }
       case MessageKind.Pong: {
-        const pong = parseMeta(heartbeatSchema, message.meta);
+        const pong = parseMeta(pongSchema, message.meta);
         if (!pong) return this.drop(new MeshError('ERR_PROTOCOL', 'malformed pong'));
         const sample = this.options.now() - pong.t;
         if (sample < 0 || sample > 60_000) return; // not one of ours, or from before a clock jump
         this.rttMs = this.rttMs === null ? sample : this.rttMs + EWMA_WEIGHT * (sample - this.rttMs);
+        // The peer read its clock about half a round trip after our ping left; the quickest
+        // round trips bound that best (slightly relaxed over time so drift is followed).
+        this.bestOffsetRttMs *= 1.05;
+        if (pong.peerT !== undefined && sample <= this.bestOffsetRttMs) {
+          this.bestOffsetRttMs = sample;
+          this.clockOffsetMs = pong.peerT - (pong.t + sample / 2);
+        }
         this.emit('rtt', sample);
         return;
       }

@@ -22,6 +22,7 @@ function fakeMesh(ids: string[]): OwnerMeshLike {
     state: 'ready',
     device: null,
     rttMs: 1,
+    clockOffsetMs: 0,
     throughputBytesPerSec: 50e6,
     stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 },
     reason: null,
@@ -50,6 +51,17 @@ describe('Classifier', () => {
     const maxDiff = mesh.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - (alone.logits[i] as number))), 0);
     expect(maxDiff).toBeLessThan(1e-4);
     expect(mesh.top.reduce((s, t) => s + t.probability, 0)).toBeLessThanOrEqual(1 + 1e-6);
+
+    // The trace places each worker task on the owner's timeline: sent, computed, returned, in that order.
+    const remote = mesh.result.trace.filter((t) => t.device > 0 && t.outcome === 'ok');
+    expect(remote.length).toBeGreaterThan(0);
+    for (const t of remote) {
+      expect(t.sendEndMs).not.toBeNull();
+      expect(t.startMs).toBeLessThanOrEqual(t.sendEndMs as number);
+      expect(t.sendEndMs as number).toBeLessThanOrEqual(t.computeStartMs as number);
+      expect(t.computeStartMs as number).toBeLessThanOrEqual(t.computeEndMs as number);
+      expect(t.computeEndMs as number).toBeLessThanOrEqual(t.endMs);
+    }
 
     // The claim was 1e-9 ms/FLOP; TF.js on the CPU is far slower, and the refreshed profile moved towards that.
     const w1 = classifier.profiles().get('w1');

@@ -109,7 +109,14 @@ export class Classifier {
     const devices = initial.map((d) => this.measured.get(d.id) ?? d);
     const plan = this.planFor(scheme, devices);
     const ports = new Map<string, WorkerPort>(
-      plan.devices.slice(1).map((d) => [d.id, { id: d.id, request: (meta, tensors, opts) => this.options.mesh.request(d.id, meta, tensors, opts) }]),
+      plan.devices.slice(1).map((d) => [
+        d.id,
+        {
+          id: d.id,
+          request: (meta, tensors, opts) => this.options.mesh.request(d.id, meta, tensors, opts),
+          clockOffsetMs: () => this.options.mesh.readyPeers().find((p) => p.peerId === d.id)?.clockOffsetMs ?? null,
+        },
+      ]),
     );
     const prepareFailures = await this.runtime.prepare(plan, ports);
     const result = await this.runtime.infer(plan, ports, image);

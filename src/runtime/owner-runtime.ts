@@ -26,6 +26,8 @@ import type { LoadedModel } from './worker-executor.ts';
 export interface WorkerPort {
   readonly id: string;
   request(meta: unknown, tensors?: readonly WireTensor[], options?: RequestOptions): Promise<IncomingMessage>;
+  /** The worker's clock minus the owner's (ms), to place its compute times on the owner's timeline. */
+  clockOffsetMs?: () => number | null;
 }
 
 export interface DeadlineOptions {
@@ -42,8 +44,14 @@ export interface TaskTrace {
   /** Device index in the plan (0: the owner) and its id. */
   device: number;
   deviceId: string;
-  /** On the owner's clock, ms from the start of the inference. */
+  /** On the owner's clock, ms from the start of the inference: the task was sent (or started here)… */
   startMs: number;
+  /** …its input had left the owner (null for work done on the owner)… */
+  sendEndMs: number | null;
+  /** …the device computed from … to … (a worker's clock mapped through the heartbeat's offset estimate; null if unknown)… */
+  computeStartMs: number | null;
+  computeEndMs: number | null;
+  /** …and its result was back. */
   endMs: number;
   /** The device's own compute time, when it reported one. */
   computeMs: number | null;
@@ -83,6 +91,15 @@ export interface OwnerRuntimeOptions {
 }
 
 let planCounter = 0;
+
+/** Places a worker's reported compute window on the owner's timeline (relative to `start`). */
+function computeWindow(meta: TaskReplyMeta | null, port: WorkerPort, start: number): { computeStartMs: number | null; computeEndMs: number | null } {
+  const offset = port.clockOffsetMs?.() ?? null;
+  if (!meta || offset === null || typeof meta.computeStartMs !== 'number' || typeof meta.computeEndMs !== 'number') {
+    return { computeStartMs: null, computeEndMs: null };
+  }
+  return { computeStartMs: meta.computeStartMs - offset - start, computeEndMs: meta.computeEndMs - offset - start };
+}
 
 /** Marks a promise as handled now (it is awaited later, after the owner's own share). */
 function settleLater<T>(promise: Promise<T>): Promise<T> {
@@ -193,7 +210,8 @@ export class OwnerRuntime {
           const t0 = this.now() - start;
           for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, model.weights, this.node(id), values, {}));
           const flops = step.nodeIds.reduce((sum, id) => sum + this.node(id).flops, 0);
-          trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, endMs: this.now() - start, computeMs: this.now() - start - t0, flops, layers: step.nodeIds.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
+          const t1 = this.now() - start;
+          trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: step.nodeIds.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
         } else if (step.kind === 'spatial') {
           await this.runSpatial(index, planned as PlannedStep & { step: SpatialStep }, context);
         } else {
@@ -249,9 +267,11 @@ export class OwnerRuntime {
       const tensors = await Promise.all(slice.inputs.map(async (input) => bandToWire(bands.get(input.nodeId) as Band)));
       for (const band of bands.values()) band.tensor.dispose();
       const t0 = this.now() - ctx.start;
+      let sendEndMs: number | null = null;
+      const onSent = () => (sendEndMs = this.now() - ctx.start);
       pending.set(
         slice,
-        settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned) }).then(
+        settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned), onSent }).then(
           (reply) => {
             const tile = reply.tensors[0];
             const h = slice.tile.rows.end - slice.tile.rows.start + 1;
@@ -260,7 +280,8 @@ export class OwnerRuntime {
             if (tile?.dtype !== 'float32' || tile.shape.join() !== [h, w, c].join()) {
               throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
             }
-            ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
+            const meta = reply.meta as TaskReplyMeta | null;
+            ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
             return tf.tensor3d(tile.data as Float32Array, [h, w, c]);
           },
         )),
@@ -272,7 +293,7 @@ export class OwnerRuntime {
       const t0 = this.now() - ctx.start;
       tiles.push({ slice, output: local(slice) });
       const t1 = this.now() - ctx.start;
-      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: t1, computeMs: t1 - t0, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
     for (const [slice, promise] of pending) {
       try {
@@ -301,14 +322,17 @@ export class OwnerRuntime {
       if (!port) continue;
       const gathered = Float32Array.from(slice.inputIndex, (i) => x[i] as number);
       const t0 = this.now() - ctx.start;
+      let sendEndMs: number | null = null;
+      const onSent = () => (sendEndMs = this.now() - ctx.start);
       pending.push({
         slice,
-        promise: settleLater(port.request({ method: RuntimeMethod.Fc, planId, nodeId: step.nodeId }, [wireTensor([gathered.length], gathered)], { timeoutMs: this.deadlineMs(planned) }).then((reply) => {
+        promise: settleLater(port.request({ method: RuntimeMethod.Fc, planId, nodeId: step.nodeId }, [wireTensor([gathered.length], gathered)], { timeoutMs: this.deadlineMs(planned), onSent }).then((reply) => {
           const partial = reply.tensors[0];
           if (partial?.dtype !== 'float32' || partial.data.length !== slice.outputIndex.length) {
             throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${partial?.data.length ?? 0} partial sums for ${slice.outputIndex.length} outputs`);
           }
-          ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, endMs: this.now() - ctx.start, computeMs: (reply.meta as TaskReplyMeta | null)?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
+          const meta = reply.meta as TaskReplyMeta | null;
+          ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
           return partial.data as Float32Array;
         })),
       });
@@ -318,7 +342,7 @@ export class OwnerRuntime {
       const t0 = this.now() - ctx.start;
       addFcPartial(y, slice, runFcSlice(x, slice));
       const t1 = this.now() - ctx.start;
-      ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, endMs: t1, computeMs: t1 - t0, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+      ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
     for (const { slice, promise } of pending) {
       try {
@@ -338,7 +362,7 @@ export class OwnerRuntime {
     const t0 = this.now() - ctx.start;
     const result = compute();
     const t1 = this.now() - ctx.start;
-    ctx.trace.push({ step: index, kind, device, deviceId, startMs: t0, endMs: t1, computeMs: t1 - t0, flops, layers: 1, bytesOut: 0, bytesIn: 0, outcome: 'local-fallback', error: reason });
+    ctx.trace.push({ step: index, kind, device, deviceId, startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: 1, bytesOut: 0, bytesIn: 0, outcome: 'local-fallback', error: reason });
     return result;
   }
 }

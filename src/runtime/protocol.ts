@@ -95,7 +95,9 @@ export const putSchema = v.object({
 export const profileSchema = v.object({ method: v.literal(RuntimeMethod.Profile), modelKey });
 export const fcSchema = v.object({ method: v.literal(RuntimeMethod.Fc), planId, nodeId: index });
 
-/** The worker's answer to a compute task: how long the computation itself took, on its clock. */
+/** The worker's answer to a compute task: when it computed, on its own clock (performance.now()). */
 export interface TaskReplyMeta {
   computeMs: number;
+  computeStartMs: number;
+  computeEndMs: number;
 }

@@ -229,10 +229,10 @@ export class WorkerExecutor {
     });
     try {
       const data = (await tile.data()) as Float32Array;
-      const computeMs = this.now() - t0;
+      const t1 = this.now();
       this.stats.tasks++;
       this.stats.rows += tile.shape[0];
-      return { meta: { computeMs }, tensors: [wireTensor([...tile.shape], data)] };
+      return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1 }, tensors: [wireTensor([...tile.shape], data)] };
     } finally {
       tile.dispose();
     }
@@ -279,7 +279,8 @@ export class WorkerExecutor {
     // The values arrive already gathered (x[inputIndex]), so the local index is the identity.
     const identity = Int32Array.from({ length: slice.inputIndex.length }, (_, i) => i);
     const partial = runFcSlice(x.data as Float32Array, { inputIndex: identity, weights: slice.weights });
+    const t1 = this.now();
     this.stats.tasks++;
-    return { meta: { computeMs: this.now() - t0 }, tensors: [wireTensor([partial.length], partial)] };
+    return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1 }, tensors: [wireTensor([partial.length], partial)] };
   }
 }
