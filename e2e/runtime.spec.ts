@@ -44,6 +44,9 @@ const TOLERANCE = 1e-4;
 test('every scheme gives the owner-alone answer, on VGG-16 and on a residual MobileNetV2-style model', async ({ newDevice, baseUrl }) => {
   const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
   for (const worker of workers) await expect(worker.locator('[data-field="backend"]')).not.toHaveText('measuring…');
+  // The owner lists the backend each worker really runs (measured fastest: WASM on this machine).
+  await expect(owner.locator('td[data-field="backends"] strong')).toHaveCount(3);
+  await expect(owner.locator('td[data-field="backends"] strong').first()).toHaveText(/^(wasm|webgl|webgpu|cpu)/);
   for (const model of ['vgg16-small', 'mobilenetv2']) {
     const alone = await classify(owner, { model, scheme: 'owner' });
     expect(alone.devices).toEqual(['owner']);
@@ -152,6 +155,10 @@ test('a model dropped into the owner page reaches the workers over the data chan
   const alone = await classify(owner, { model, scheme: 'owner' });
   const first = (await classify(owner, { model, scheme: 'fused' })) as Summary & { modelBytesSent: Record<string, number> };
   expect(maxAbsDiff(first.logits, alone.logits)).toBeLessThan(TOLERANCE);
+  for (const scheme of ['bodp', 'grid', 'auto']) {
+    const other = await classify(owner, { model, scheme });
+    expect.soft(maxAbsDiff(other.logits, alone.logits), `dropped model, ${scheme}`).toBeLessThan(TOLERANCE);
+  }
   // Each worker got the whole package once: the weights plus the topology header.
   const { stat } = await import('node:fs/promises');
   const weightBytes = (await stat(weightsBin)).size;

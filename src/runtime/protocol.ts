@@ -17,6 +17,8 @@ export const RuntimeMethod = {
   Fc: 'runtime.fc',
   /** The worker's backend and measured capability on a loaded model's conv shapes: `{ modelKey }` → `WorkerProfile`. */
   Profile: 'runtime.profile',
+  /** Which backend the worker runs: `{}` → `{ backend, adapter }`. */
+  Info: 'runtime.info',
   /** Part of a model package the worker asked for: `{ hash, offset, total }` + bytes → `{ received, complete }`. */
   Put: 'runtime.model.put',
 } as const;

@@ -80,6 +80,8 @@ export interface WorkerExecutorOptions {
   /** How a spec becomes a model. Default: zoo models built here, packages from the store. */
   resolve?: ModelResolver;
   profiler?: Profiler | null;
+  /** The TF.js backend running here, reported to the owner. */
+  backend?: { name: string; adapter: string | null };
   now?: () => number;
 }
 
@@ -112,6 +114,7 @@ export class WorkerExecutor {
   private readonly store: ModelStore;
   private readonly resolve: ModelResolver;
   private readonly profiler: Profiler | null;
+  private readonly backend: { name: string; adapter: string | null } | null;
   private readonly now: () => number;
 
   constructor(options: WorkerExecutorOptions) {
@@ -119,6 +122,7 @@ export class WorkerExecutor {
     this.store = options.store ?? memoryModelStore();
     this.resolve = options.resolve ?? defaultResolver(options.tf, this.store);
     this.profiler = options.profiler ?? null;
+    this.backend = options.backend ?? null;
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -131,6 +135,7 @@ export class WorkerExecutor {
       [RuntimeMethod.Fc]: (r) => this.fc(r),
       [RuntimeMethod.Profile]: (r) => this.profile(r),
       [RuntimeMethod.Put]: (r) => this.put(r),
+      [RuntimeMethod.Info]: () => ({ meta: { backend: this.backend?.name ?? null, adapter: this.backend?.adapter ?? null } }),
     };
   }
 

@@ -87,7 +87,7 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
   };
   const render = () => {
     const peers = mesh.peers();
-    renderPeerList(peerList, peers, (peerId) => mesh.remove(peerId));
+    renderPeerList(peerList, peers, (peerId) => mesh.remove(peerId), (peerId) => backends.get(peerId));
     const ready = peers.filter((p) => p.state === 'ready').length;
     summary.textContent = `${ready} ready`;
     void showJoinLink();
@@ -103,6 +103,19 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
     mesh.close('the owner opened a new room');
     sessionStorage.removeItem(ROOM_KEY);
     location.reload();
+  });
+  // Each worker's backend in use, asked once it is ready.
+  const backends = new Map<string, string>();
+  mesh.on('peer-ready', ({ peerId }) => {
+    mesh.request(peerId, { method: 'runtime.info' }).then(
+      (reply) => {
+        const info = reply.meta as { backend?: unknown; adapter?: unknown } | null;
+        if (typeof info?.backend !== 'string') return;
+        backends.set(peerId, typeof info.adapter === 'string' ? `${info.backend} (${info.adapter})` : info.backend);
+        render();
+      },
+      () => {}, // an old worker without the runtime: the list shows what it offers
+    );
   });
   mesh.on('change', render);
   mesh.on('signaling', (state) => {

@@ -10,7 +10,10 @@ const STATE_LABEL: Record<PeerView['state'], string> = {
   gone: 'gone',
 };
 
-export function renderPeerList(container: HTMLElement, peers: readonly PeerView[], onRemove: (peerId: string) => void): void {
+/**
+ * @param backendOf the TF.js backend a worker reported running (once it has), by peer id.
+ */
+export function renderPeerList(container: HTMLElement, peers: readonly PeerView[], onRemove: (peerId: string) => void, backendOf: (peerId: string) => string | undefined = () => undefined): void {
   if (peers.length === 0) {
     container.replaceChildren(h('p', { class: 'muted' }, 'No workers yet. Scan the QR code with another phone on this network.'));
     return;
@@ -24,7 +27,7 @@ export function renderPeerList(container: HTMLElement, peers: readonly PeerView[
       // A gone worker's last numbers would read as current: show none.
       h('td', { 'data-field': 'rtt' }, p.state === 'gone' ? '–' : formatMs(p.rttMs)),
       h('td', { 'data-field': 'throughput' }, p.state === 'gone' ? '–' : formatBytesPerSec(p.throughputBytesPerSec)),
-      h('td', { 'data-field': 'backends' }, p.device?.backends.join(', ') ?? '–'),
+      h('td', { 'data-field': 'backends' }, backendOf(p.peerId) ? h('strong', {}, backendOf(p.peerId) ?? '') : null, backendOf(p.peerId) ? ' · offers ' : '', p.device?.backends.join(', ') ?? '–'),
       h('td', {}, p.state === 'gone' ? null : removeButton(p.peerId, onRemove)),
     ),
   );

@@ -72,6 +72,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   const executor = new WorkerExecutor({
     tf,
     store: browserModelStore(),
+    backend: { name: backend.name, adapter: backend.adapter },
     profiler: async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }),
   });
   for (const [method, handler] of Object.entries(executor.methods)) mesh.handle(method, handler);
