@@ -67,5 +67,15 @@ export type { PaddedInput } from './reference/applyNode.ts';
 export { weightsFromLayersModel } from './reference/weightsFromModel.ts';
 
 // Packages: a model as one byte string, named by its SHA-256
-export { packModel, unpackModel, contentHash, PACKAGE_FORMAT, MAX_PACKAGE_BYTES } from './package.ts';
+export {
+  packModel,
+  unpackModel,
+  packRunnable,
+  unpackRunnable,
+  workerWeightNames,
+  contentHash,
+  PACKAGE_FORMAT,
+  RUNNABLE_FORMAT,
+  MAX_PACKAGE_BYTES,
+} from './package.ts';
 export type { ModelArtifactsLike, WeightSpec } from './package.ts';

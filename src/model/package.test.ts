@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelError } from './errors.ts';
-import { contentHash, packModel, unpackModel, type ModelArtifactsLike } from './package.ts';
+import { contentHash, packModel, packRunnable, unpackModel, unpackRunnable, type ModelArtifactsLike } from './package.ts';
 
 const artifacts = (): ModelArtifactsLike => ({
   modelTopology: { class_name: 'Sequential', config: { layers: [] } },
@@ -51,5 +51,33 @@ describe('model packages', () => {
     const bad = corrupt(packModel(artifacts()));
     expect(() => unpackModel(bad)).toThrow(ModelError);
     expect(() => unpackModel(bad)).toThrow(message);
+  });
+});
+
+describe('runnable packages', () => {
+  it('carry the graph and every weight a worker can run, and no Dense kernel', async () => {
+    const { buildVgg16 } = await import('./zoo/vgg16.ts');
+    const vgg = buildVgg16({ inputSize: 32, widthMultiplier: 1 / 16, classes: 10, fcDensities: [1, 1, 1] });
+    const weights = vgg.weights();
+    const back = unpackRunnable(packRunnable(vgg.graph, weights));
+    expect(back.graph).toEqual(JSON.parse(JSON.stringify(vgg.graph)));
+    const conv = vgg.graph.nodes.find((n) => n.attrs.op === 'conv2d');
+    const kernel = conv?.weights[0]?.name as string;
+    expect(back.weights.dense.get(kernel)?.values).toEqual(weights.dense.get(kernel)?.values);
+    for (const n of vgg.graph.nodes.filter((n) => n.attrs.op === 'dense')) {
+      for (const w of n.weights) expect(back.weights.dense.has(w.name)).toBe(false);
+    }
+  });
+
+  it('are refused when a weight is missing or the graph is not ordered', async () => {
+    const { buildVgg16 } = await import('./zoo/vgg16.ts');
+    const vgg = buildVgg16({ inputSize: 32, widthMultiplier: 1 / 16, classes: 10 });
+    const bytes = packRunnable(vgg.graph, vgg.weights());
+    expect(() => unpackRunnable(bytes.slice(0, bytes.length - 4))).toThrow(/runs past the end|is missing/);
+    const json = new TextEncoder().encode(JSON.stringify({ format: 'modnn-runnable/1', graph: { nodes: [{ id: 0, inputs: [3] }] }, weights: [] }));
+    const bad = new Uint8Array((4 + json.length + 3) & ~3);
+    new DataView(bad.buffer).setUint32(0, json.length, true);
+    bad.set(json, 4);
+    expect(() => unpackRunnable(bad)).toThrow(/topologically ordered/);
   });
 });

@@ -6,6 +6,8 @@
  *   headerBytes u32 LE | header (UTF-8 JSON: { format, modelTopology, weightSpecs }) | pad to 4 | weight data
  */
 import { ModelError } from './errors.ts';
+import type { ModelGraph } from './graph.ts';
+import type { ModelWeights } from './weights.ts';
 
 export const PACKAGE_FORMAT = 'modnn-model/1';
 /** The largest package a worker accepts. */
@@ -74,6 +76,78 @@ export function unpackModel(bytes: Uint8Array): ModelArtifactsLike {
   if (bytes.byteLength - offset !== expected) fail(`weights hold ${bytes.byteLength - offset} bytes, the manifest ${expected}`);
   const weightData: ArrayBuffer = bytes.slice(offset).buffer;
   return { modelTopology: header.modelTopology as Record<string, unknown>, weightSpecs: specs as WeightSpec[], weightData };
+}
+
+/**
+ * A runnable package: what a worker needs to run its share of a model, and nothing more. The
+ * lowered graph and the weights of the layers a worker can be given (convolutions, pooling,
+ * normalisation…). Dense kernels stay home: a worker runs a Dense layer only as a slice, whose
+ * weights arrive with the plan (runtime.fc.install), and the owner runs the rest.
+ *
+ *   headerBytes u32 LE | header (UTF-8 JSON: { format, graph, weights: [{ name, shape }] }) | pad to 4 | float32 values
+ */
+export const RUNNABLE_FORMAT = 'modnn-runnable/1';
+
+/** The weights a worker may need: every weight except those of Dense and unmodelled layers. */
+export function workerWeightNames(graph: ModelGraph): string[] {
+  return graph.nodes.filter((n) => n.attrs.op !== 'dense' && n.attrs.op !== 'opaque').flatMap((n) => n.weights.map((w) => w.name));
+}
+
+export function packRunnable(graph: ModelGraph, weights: ModelWeights): Uint8Array {
+  const names = workerWeightNames(graph);
+  const refs = names.map((name) => {
+    const weight = weights.dense.get(name);
+    if (!weight) throw new ModelError('ERR_MODEL_PACKAGE', `packRunnable: no dense values for '${name}'`);
+    return { name, shape: [...weight.shape], values: weight.values };
+  });
+  const header = new TextEncoder().encode(JSON.stringify({ format: RUNNABLE_FORMAT, graph, weights: refs.map(({ name, shape }) => ({ name, shape })) }));
+  let offset = pad4(4 + header.length);
+  const bytes = new Uint8Array(offset + refs.reduce((sum, r) => sum + r.values.byteLength, 0));
+  new DataView(bytes.buffer).setUint32(0, header.length, true);
+  bytes.set(header, 4);
+  for (const { values } of refs) {
+    bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), offset);
+    offset += values.byteLength;
+  }
+  return bytes;
+}
+
+/** Reads a runnable package: the graph and its workers' weights, checked against each other. */
+export function unpackRunnable(bytes: Uint8Array): { graph: ModelGraph; weights: ModelWeights } {
+  const fail = (why: string): never => {
+    throw new ModelError('ERR_MODEL_PACKAGE', `unpackRunnable: ${why}`);
+  };
+  if (bytes.byteLength < 4 || bytes.byteLength > MAX_PACKAGE_BYTES) fail(`${bytes.byteLength} bytes is not a runnable package`);
+  const headerBytes = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (headerBytes > MAX_HEADER_BYTES || 4 + headerBytes > bytes.byteLength) fail(`header of ${headerBytes} bytes does not fit`);
+  let header: { format?: unknown; graph?: ModelGraph; weights?: { name: string; shape: number[] }[] };
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(4, 4 + headerBytes))) as typeof header;
+  } catch (err) {
+    return fail(`header is not JSON (${(err as Error).message})`);
+  }
+  if (header.format !== RUNNABLE_FORMAT) fail(`format ${JSON.stringify(header.format)}, expected ${RUNNABLE_FORMAT}`);
+  const graph = header.graph;
+  const ordered = (nodes: unknown): boolean =>
+    Array.isArray(nodes) &&
+    nodes.every((node: unknown, i) => {
+      const n = node as { id?: unknown; inputs?: unknown } | null;
+      return n?.id === i && Array.isArray(n.inputs) && n.inputs.every((p: unknown) => typeof p === 'number' && Number.isInteger(p) && p >= 0 && p < i);
+    });
+  if (!graph || !ordered(graph.nodes)) return fail('the graph is not a topologically ordered node list');
+  if (!Array.isArray(header.weights)) return fail('no weight list');
+  const dense = new Map<string, { shape: number[]; values: Float32Array }>();
+  let offset = pad4(4 + headerBytes);
+  for (const { name, shape } of header.weights) {
+    if (typeof name !== 'string' || !Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`malformed weight ${JSON.stringify(name)}`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (offset + 4 * count > bytes.byteLength) fail(`weight '${name}' runs past the end`);
+    dense.set(name, { shape, values: new Float32Array(bytes.slice(offset, offset + 4 * count).buffer) });
+    offset += 4 * count;
+  }
+  if (offset !== bytes.byteLength) fail(`extra ${bytes.byteLength - offset} bytes after the weights`);
+  for (const name of workerWeightNames(graph)) if (!dense.has(name)) fail(`weight '${name}' is missing`);
+  return { graph, weights: { dense, sparse: new Map() } };
 }
 
 /** Hex SHA-256 of the bytes: the package's name everywhere. */

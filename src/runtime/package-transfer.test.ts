@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageLink, memoryTransportPair } from '../mesh/index.ts';
-import { buildMobileNetV2, contentHash, packModel, toLayersModel, type ModelArtifactsLike } from '../model/index.ts';
+import { buildMobileNetV2, contentHash, packModel, packRunnable, toLayersModel, type ModelArtifactsLike } from '../model/index.ts';
 import { planInference, type DeviceProfile } from '../partition/index.ts';
 import { executeWhole } from './local-executor.ts';
 import { memoryModelStore, type ModelStore } from './model-store.ts';
@@ -43,9 +43,17 @@ beforeAll(async () => {
 
 describe('model packages over the links', () => {
   it('are streamed once to workers that miss them, then run distributed with the owner-alone answer', async () => {
-    const bytes = packModel(await userModelArtifacts());
+    const full = packModel(await userModelArtifacts());
+    const model = await loadPackage(tf, full);
+    const bytes = packRunnable(model.graph, model.weights);
+    // Workers never get a Dense kernel: the classifier's weights stay on the owner.
+    const denseKernels = model.graph.nodes.filter((n) => n.attrs.op === 'dense').flatMap((n) => n.weights.map((w) => w.name));
+    expect(denseKernels.length).toBeGreaterThan(0);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + new DataView(bytes.buffer).getUint32(0, true)))) as { weights: { name: string }[] };
+    const shipped = header.weights.map((w) => w.name);
+    expect(shipped.length).toBeGreaterThan(0);
+    for (const name of denseKernels) expect(shipped).not.toContain(name);
     const spec: ModelSpec = { kind: 'package', hash: await contentHash(bytes), bytes: bytes.byteLength };
-    const model = await loadPackage(tf, bytes);
     const stores = [memoryModelStore(), memoryModelStore()];
     const ports = new Map(stores.map((store, i) => [`w${i + 1}`, worker(`w${i + 1}`, store)] as const));
     const plan = planInference(model.graph, [profile('owner'), profile('w1'), profile('w2')], { spatialSchemes: ['fused'], allowOwnerOnly: false, excludeDevices: false });
@@ -74,8 +82,8 @@ describe('model packages over the links', () => {
   });
 
   it('a package whose bytes do not match its hash is refused, and the worker is left out', async () => {
-    const bytes = packModel(await userModelArtifacts());
-    const model = await loadPackage(tf, bytes);
+    const model = await loadPackage(tf, packModel(await userModelArtifacts()));
+    const bytes = packRunnable(model.graph, model.weights);
     const tampered = bytes.slice();
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 0xff;
     const spec: ModelSpec = { kind: 'package', hash: await contentHash(bytes), bytes: bytes.byteLength };

@@ -39,7 +39,7 @@ export const modelSpecSchema = v.variant('kind', [
     /** Builder options (input size, width multiplier, classes, seed…), as the zoo takes them. */
     options: v.record(v.string(), v.union([v.number(), v.string(), v.boolean(), v.array(v.number())])),
   }),
-  /** Any TF.js model, as a package named by its SHA-256 (see model/package.ts); streamed by the owner when missing. */
+  /** Any TF.js model, as a runnable package named by its SHA-256 (model/package.ts); streamed by the owner when missing. */
   v.strictObject({
     kind: v.literal('package'),
     hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),

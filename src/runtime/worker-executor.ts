@@ -12,6 +12,7 @@ import {
   lowerLayersModel,
   shapeSize,
   unpackModel,
+  unpackRunnable,
   weightsFromLayersModel,
   type CsrMatrix,
   type ModelGraph,
@@ -51,7 +52,10 @@ export const resolveZooModel = (spec: Extract<ModelSpec, { kind: 'zoo' }>): Prom
   return Promise.resolve({ graph: zoo.graph, weights: zoo.weights() });
 };
 
-/** Turns a model package into the graph and weights the runtime runs (through a live TF.js model). */
+/**
+ * Loads a TF.js model's package (topology, manifest, weights: what a user drops in) into the graph
+ * and weights the runtime runs, through a live TF.js model. The owner does this.
+ */
 export async function loadPackage(tf: TfModule, bytes: Uint8Array): Promise<LoadedModel> {
   const artifacts = unpackModel(bytes);
   const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
@@ -63,13 +67,13 @@ export async function loadPackage(tf: TfModule, bytes: Uint8Array): Promise<Load
   }
 }
 
-/** Zoo models are built locally; packages come from the store (or are reported missing). */
+/** Zoo models are built locally; runnable packages come from the store (or are reported missing). */
 export function defaultResolver(tf: TfModule, store: ModelStore): ModelResolver {
   return async (spec) => {
     if (spec.kind === 'zoo') return resolveZooModel(spec);
     const bytes = await store.get(spec.hash);
     if (!bytes) throw new RuntimeError('ERR_MODEL_MISSING', `model package ${spec.hash.slice(0, 12)}… is not on this worker yet`);
-    return loadPackage(tf, bytes);
+    return unpackRunnable(bytes);
   };
 }
 

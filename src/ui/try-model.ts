@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { profileCompute, type BackendChoice } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
-import { contentHash, packModel, type ModelArtifactsLike } from '../model/index.ts';
+import { contentHash, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
 import { Classifier, SCHEMES, loadPackage, resolveZooModel, type Classification, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { h } from './dom.ts';
 import { BUILT_IN_MODELS } from './models.ts';
@@ -84,11 +84,13 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     } catch (err) {
       throw new Error(`modnn-web: this is not a TF.js LayersModel with all its weight files (${(err as Error).message})`, { cause: err });
     }
-    const bytes = packModel(artifacts);
+    const full = packModel(artifacts);
+    const model = await loadPackage(tf, full); // fails here, with a clear reason, for a model we cannot run
+    // Workers get only what they can be asked to run: no Dense kernels (see packRunnable).
+    const bytes = packRunnable(model.graph, model.weights);
     const hash = await contentHash(bytes);
     const id = `package:${hash.slice(0, 12)}`;
-    const model = await loadPackage(tf, bytes); // fails here, with a clear reason, for a model we cannot run
-    entries.set(id, { label: `${json.name} (${(bytes.byteLength / 1e6).toFixed(1)} MB)`, spec: { kind: 'package', hash, bytes: bytes.byteLength }, load: () => Promise.resolve(model), packageBytes: bytes });
+    entries.set(id, { label: `${json.name} (${(full.byteLength / 1e6).toFixed(1)} MB)`, spec: { kind: 'package', hash, bytes: bytes.byteLength }, load: () => Promise.resolve(model), packageBytes: bytes });
     for (const listener of listeners) listener();
     return id;
   }
