@@ -14,6 +14,7 @@ import {
   unpackModel,
   unpackRunnable,
   weightsFromLayersModel,
+  workerWeightNames,
   type CsrMatrix,
   type ModelGraph,
   type ModelWeights,
@@ -67,10 +68,22 @@ export async function loadPackage(tf: TfModule, bytes: Uint8Array): Promise<Load
   }
 }
 
+/**
+ * Only the weights a worker can be asked to run: Dense kernels go (their slices arrive with the
+ * plan, runtime.fc.install), so a worker never keeps a whole fully-connected matrix.
+ */
+export function workerWeights(model: LoadedModel): LoadedModel {
+  const keep = new Set(workerWeightNames(model.graph));
+  return {
+    graph: model.graph,
+    weights: { dense: new Map([...model.weights.dense].filter(([name]) => keep.has(name))), sparse: new Map() },
+  };
+}
+
 /** Zoo models are built locally; runnable packages come from the store (or are reported missing). */
 export function defaultResolver(tf: TfModule, store: ModelStore): ModelResolver {
   return async (spec) => {
-    if (spec.kind === 'zoo') return resolveZooModel(spec);
+    if (spec.kind === 'zoo') return workerWeights(await resolveZooModel(spec));
     const bytes = await store.get(spec.hash);
     if (!bytes) throw new RuntimeError('ERR_MODEL_MISSING', `model package ${spec.hash.slice(0, 12)}… is not on this worker yet`);
     return unpackRunnable(bytes);
