@@ -11,8 +11,8 @@ export { runTileSliceOnBands, cropSliceInputs, runFcSlice, addFcPartial, finishF
 // Over the mesh
 export { OwnerRuntime } from './owner-runtime.ts';
 export type { DeadlineOptions, InferenceResult, OwnerRuntimeOptions, TaskTrace, WorkerPort } from './owner-runtime.ts';
-export { WorkerExecutor, resolveZooModel, loadPackage, defaultResolver } from './worker-executor.ts';
-export type { LoadedModel, ModelResolver, WorkerExecutorOptions, WorkerStats } from './worker-executor.ts';
+export { WorkerExecutor, resolveZooModel, loadPackage, defaultResolver, fetchServedModel, workerWeights } from './worker-executor.ts';
+export type { LoadedModel, ModelFetcher, ModelResolver, WorkerExecutorOptions, WorkerStats } from './worker-executor.ts';
 export { browserModelStore, memoryModelStore } from './model-store.ts';
 export type { ModelStore } from './model-store.ts';
 export { RuntimeMethod, modelKeyOf } from './protocol.ts';

@@ -39,6 +39,15 @@ export const modelSpecSchema = v.variant('kind', [
     /** Builder options (input size, width multiplier, classes, seed…), as the zoo takes them. */
     options: v.record(v.string(), v.union([v.number(), v.string(), v.boolean(), v.array(v.number())])),
   }),
+  /**
+   * A TF.js model the server serves (built-in models): each worker loads it from the same origin
+   * and checks that its package (model/package.ts) has this SHA-256, so all devices run the same weights.
+   */
+  v.strictObject({
+    kind: v.literal('served'),
+    url: v.pipe(v.string(), v.regex(/^\/models\/[A-Za-z0-9._/-]+\.json$/, 'a model.json under /models/ of this server')),
+    hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  }),
   /** Any TF.js model, as a runnable package named by its SHA-256 (model/package.ts); streamed by the owner when missing. */
   v.strictObject({
     kind: v.literal('package'),
@@ -51,6 +60,7 @@ export type ModelSpec = v.InferOutput<typeof modelSpecSchema>;
 /** A stable key for a model spec (same spec → same key on every device). */
 export function modelKeyOf(spec: ModelSpec): string {
   if (spec.kind === 'package') return `package:${spec.hash}`;
+  if (spec.kind === 'served') return `served:${spec.hash}`;
   const options = Object.keys(spec.options)
     .sort()
     .map((k) => `${k}=${JSON.stringify(spec.options[k])}`)

@@ -10,12 +10,14 @@ import {
   buildVgg16,
   contentHash,
   lowerLayersModel,
+  packModel,
   shapeSize,
   unpackModel,
   unpackRunnable,
   weightsFromLayersModel,
   workerWeightNames,
   type CsrMatrix,
+  type ModelArtifactsLike,
   type ModelGraph,
   type ModelWeights,
   type TfModule,
@@ -80,10 +82,32 @@ export function workerWeights(model: LoadedModel): LoadedModel {
   };
 }
 
-/** Zoo models are built locally; runnable packages come from the store (or are reported missing). */
-export function defaultResolver(tf: TfModule, store: ModelStore): ModelResolver {
+/** Loads a TF.js model's files (model.json and its weights) from a URL, as a package. */
+export type ModelFetcher = (url: string) => Promise<Uint8Array>;
+
+/** In a page: the model from this page's own server, through TF.js's HTTP loader. */
+export function fetchServedModel(tf: TfModule): ModelFetcher {
+  return async (url) => {
+    const handler = tf.io.http(new URL(url, location.origin).toString());
+    if (!handler.load) throw new Error('no HTTP loader');
+    return packModel((await handler.load()) as unknown as ModelArtifactsLike);
+  };
+}
+
+/**
+ * Zoo models are built locally; served models are loaded from the server and checked against the
+ * owner's hash; runnable packages come from the store (or are reported missing, and the owner sends them).
+ */
+export function defaultResolver(tf: TfModule, store: ModelStore, fetchModel: ModelFetcher | null = null): ModelResolver {
   return async (spec) => {
     if (spec.kind === 'zoo') return workerWeights(await resolveZooModel(spec));
+    if (spec.kind === 'served') {
+      if (!fetchModel) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'this worker cannot fetch models from a server');
+      const bytes = await fetchModel(spec.url);
+      const hash = await contentHash(bytes);
+      if (hash !== spec.hash) throw new RuntimeError('ERR_RUNTIME_REQUEST', `${spec.url} here has SHA-256 ${hash.slice(0, 12)}…, the owner's ${spec.hash.slice(0, 12)}…: reload both pages`);
+      return workerWeights(await loadPackage(tf, bytes));
+    }
     const bytes = await store.get(spec.hash);
     if (!bytes) throw new RuntimeError('ERR_MODEL_MISSING', `model package ${spec.hash.slice(0, 12)}… is not on this worker yet`);
     return unpackRunnable(bytes);
@@ -94,8 +118,10 @@ export interface WorkerExecutorOptions {
   tf: TfModule;
   /** Where packages are kept by hash. Default: in memory. */
   store?: ModelStore;
-  /** How a spec becomes a model. Default: zoo models built here, packages from the store. */
+  /** How a spec becomes a model. Default: zoo models built here, served ones fetched, packages from the store. */
   resolve?: ModelResolver;
+  /** Loads a served model (default: none, so served models fail with a clear reason). */
+  fetchModel?: ModelFetcher;
   profiler?: Profiler | null;
   /** The TF.js backend running here, reported to the owner. */
   backend?: { name: string; adapter: string | null };
@@ -137,7 +163,7 @@ export class WorkerExecutor {
   constructor(options: WorkerExecutorOptions) {
     this.tf = options.tf;
     this.store = options.store ?? memoryModelStore();
-    this.resolve = options.resolve ?? defaultResolver(options.tf, this.store);
+    this.resolve = options.resolve ?? defaultResolver(options.tf, this.store, options.fetchModel ?? null);
     this.profiler = options.profiler ?? null;
     this.backend = options.backend ?? null;
     this.now = options.now ?? (() => performance.now());

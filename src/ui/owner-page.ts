@@ -132,6 +132,6 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
 
   render();
   await mesh.start();
-  Object.assign(window, { modnn: { role: 'owner', mesh, backend, classify: runner.classify, useModelFiles: runner.useModelFiles, tensorCount: runner.tensorCount } });
+  Object.assign(window, { modnn: { role: 'owner', mesh, backend, classify: runner.classify, useModelFiles: runner.useModelFiles, useServedModel: runner.useServedModel, tensorCount: runner.tensorCount } });
   return mesh;
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { profileCompute, type BackendChoice } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
 import { contentHash, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
-import { Classifier, SCHEMES, loadPackage, resolveZooModel, type Classification, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
+import { Classifier, SCHEMES, fetchServedModel, loadPackage, resolveZooModel, type Classification, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { h } from './dom.ts';
 import { BUILT_IN_MODELS } from './models.ts';
 
@@ -91,6 +91,20 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     const hash = await contentHash(bytes);
     const id = `package:${hash.slice(0, 12)}`;
     entries.set(id, { label: `${json.name} (${(full.byteLength / 1e6).toFixed(1)} MB)`, spec: { kind: 'package', hash, bytes: bytes.byteLength }, load: () => Promise.resolve(model), packageBytes: bytes });
+    for (const listener of listeners) listener();
+    return id;
+  }
+
+  /**
+   * Uses a TF.js model this server serves (`/models/…/model.json`): every worker loads it from the
+   * server too, so nothing crosses the data channel. Returns its id for `classify`.
+   */
+  async function useServedModel(url: string): Promise<string> {
+    const full = await fetchServedModel(tf)(url);
+    const hash = await contentHash(full);
+    const model = await loadPackage(tf, full);
+    const id = `served:${hash.slice(0, 12)}`;
+    entries.set(id, { label: `${url} (served)`, spec: { kind: 'served', url, hash }, load: () => Promise.resolve(model) });
     for (const listener of listeners) listener();
     return id;
   }
@@ -187,5 +201,5 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     );
   }
 
-  return { classify, useModelFiles, render, tensorCount: () => tf.memory().numTensors };
+  return { classify, useModelFiles, useServedModel, render, tensorCount: () => tf.memory().numTensors };
 }

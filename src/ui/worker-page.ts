@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { profileCompute } from '../compute/index.ts';
 import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
-import { WorkerExecutor, browserModelStore } from '../runtime/index.ts';
+import { WorkerExecutor, browserModelStore, fetchServedModel } from '../runtime/index.ts';
 import { startCompute } from './compute-setup.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h, shortId } from './dom.ts';
@@ -72,6 +72,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   const executor = new WorkerExecutor({
     tf,
     store: browserModelStore(),
+    fetchModel: fetchServedModel(tf),
     backend: { name: backend.name, adapter: backend.adapter },
     profiler: async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }),
   });
