@@ -48,6 +48,8 @@ export interface ClassifierOptions {
   ownerProfile: { aMsPerFlop: number; bMs: number };
   /** The package's bytes when `spec` is a package (a model dropped into the owner's page). */
   packageBytes?: Uint8Array;
+  /** Progress of a package going out to a worker. */
+  onUpload?: (deviceId: string, sentBytes: number, totalBytes: number) => void;
   deadline?: Partial<DeadlineOptions>;
 }
 
@@ -87,6 +89,7 @@ export class Classifier {
       model: options.model,
       ...(options.deadline ? { deadline: options.deadline } : {}),
       ...(options.packageBytes ? { packageBytes: options.packageBytes } : {}),
+      ...(options.onUpload ? { onUpload: options.onUpload } : {}),
     });
   }
 
@@ -133,6 +136,14 @@ export class Classifier {
       ownerAlonePredictedMs: plan.ownerAloneMs,
       result,
     };
+  }
+
+  /**
+   * Gets every ready worker ready for this model now (loaded, sent if need be, profiled), so a
+   * worker that just joined does not make the next image wait for it.
+   */
+  async warmUp(): Promise<void> {
+    await this.profilePeers(this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId)));
   }
 
   /** Each ready worker's backend and capability on this model, asked once and kept. */

@@ -50,6 +50,15 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
   );
   const classifiers = new Map<string, Promise<Classifier>>();
   const listeners = new Set<() => void>();
+  const progressListeners = new Set<(text: string) => void>();
+  let selectedModel = 'vgg16-small';
+
+  /** A worker joined: load, send and profile the selected model there now, not on the next image. */
+  mesh.on('peer-ready', () => {
+    classifierFor(selectedModel)
+      .then((c) => c.warmUp())
+      .catch(() => {}); // the next classify reports problems
+  });
 
   const classifierFor = (id: string): Promise<Classifier> => {
     const entry = entries.get(id);
@@ -60,7 +69,10 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
         await backend;
         const model = await entry.load();
         const ownerProfile = await profileCompute(model.graph);
-        return new Classifier({ tf, mesh, spec: entry.spec, model, ownerProfile, ...(entry.packageBytes ? { packageBytes: entry.packageBytes } : {}) });
+        const onUpload = (deviceId: string, sent: number, total: number) => {
+          for (const listener of progressListeners) listener(`Sending the model to ${deviceId.slice(0, 6)}…: ${Math.round((100 * sent) / total)}%`);
+        };
+        return new Classifier({ tf, mesh, spec: entry.spec, model, ownerProfile, onUpload, ...(entry.packageBytes ? { packageBytes: entry.packageBytes } : {}) });
       })();
       classifiers.set(id, classifier);
       classifier.catch(() => classifiers.delete(id));
@@ -157,14 +169,19 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       const builtIn = (BUILT_IN_MODELS as Record<string, { note: string }>)[modelSelect.value];
       note.textContent = builtIn ? builtIn.note : 'Your model: workers receive it over the data channel once, then keep it.';
     };
-    modelSelect.addEventListener('change', showNote);
+    modelSelect.addEventListener('change', () => {
+      selectedModel = modelSelect.value;
+      showNote();
+    });
     showNote();
+    progressListeners.add((text) => (note.textContent = text));
     fileInput.addEventListener('change', () => {
       const files = [...(fileInput.files ?? [])];
       output.textContent = 'Loading your model…';
       useModelFiles(files).then(
         (id) => {
           modelSelect.value = id;
+          selectedModel = id;
           showNote();
           output.textContent = `Loaded ${entries.get(id)?.label ?? id}.`;
         },
