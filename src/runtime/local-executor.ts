@@ -149,10 +149,18 @@ export function runTileSliceOnBands(
  */
 export function mergeTiles(tf: TfModule, shape: readonly number[], tiles: readonly { slice: TileSlice; output: Tensor3D }[]): Tensor3D {
   const [h, w, c] = shape as [number, number, number];
+  return tf.tensor3d(mergeTileValues(shape, tiles.map(({ slice, output }) => ({ slice, values: output.dataSync() as Float32Array }))), [h, w, c]);
+}
+
+/**
+ * The same merge on values already read back (`await tensor.data()`): the owner's path, since
+ * `dataSync()` is not reliable on every WebGPU adapter.
+ */
+export function mergeTileValues(shape: readonly number[], tiles: readonly { slice: TileSlice; values: Float32Array }[]): Float32Array {
+  const [h, w, c] = shape as [number, number, number];
   const merged = new Float32Array(h * w * c);
   const written = new Uint8Array(h * w);
-  for (const { slice, output } of tiles) {
-    const values = output.dataSync();
+  for (const { slice, values } of tiles) {
     const { rows, cols } = slice.tile;
     const width = cols.end - cols.start + 1;
     for (let r = rows.start; r <= rows.end; r++) {
@@ -165,8 +173,8 @@ export function mergeTiles(tf: TfModule, shape: readonly number[], tiles: readon
   }
   const bad = written.findIndex((count) => count !== 1);
   modelAssert(bad === -1, 'ERR_MODEL_EXECUTION', () =>
-    `executePlan: output cell (${Math.floor(bad / w)}, ${bad % w}) is written ${written[bad]} times`);
-  return tf.tensor3d(merged, [h, w, c]);
+    `mergeTiles: output cell (${Math.floor(bad / w)}, ${bad % w}) is written ${written[bad]} times`);
+  return merged;
 }
 
 /**

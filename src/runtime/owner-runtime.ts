@@ -12,7 +12,7 @@ import {
   addFcPartial,
   cropSliceInputs,
   finishFc,
-  mergeTiles,
+  mergeTileValues,
   runFcSlice,
   runTileSliceOnBands,
   runWhole,
@@ -303,8 +303,10 @@ export class OwnerRuntime {
       }
     }
     const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
-    ctx.values.set(outputId, mergeTiles(tf, this.node(outputId).outputShape, tiles));
+    const shape = this.node(outputId).outputShape as [number, number, number];
+    const read = await Promise.all(tiles.map(async ({ slice, output }) => ({ slice, values: (await output.data()) as Float32Array })));
     for (const { output } of tiles) output.dispose();
+    ctx.values.set(outputId, tf.tensor3d(mergeTileValues(shape, read), shape));
   }
 
   private async runFc(index: number, planned: PlannedStep & { step: FcStep }, ctx: StepContext): Promise<void> {
