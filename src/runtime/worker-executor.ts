@@ -128,6 +128,9 @@ export interface WorkerExecutorOptions {
   now?: () => number;
 }
 
+/** Plans whose Dense-layer slices a worker keeps at once. */
+const MAX_KEPT_PLANS = 8;
+
 interface InstalledFc {
   inputIndex: Int32Array;
   weights: CsrMatrix;
@@ -308,11 +311,20 @@ export class WorkerExecutor {
       outputIndex.data.every((j) => j >= 0 && j < outputSize) &&
       colIdx.data.every((c) => c >= 0 && c < cols);
     if (!valid) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.fc.install: index lists and CSR do not agree with the layer');
+    this.forgetOldPlans(planId);
     this.fcSlices.set(`${planId}/${nodeId}`, {
       inputIndex: inputIndex.data,
       weights: { rows, cols, rowPtr: rowPtr.data, colIdx: colIdx.data, values: values.data as Float32Array },
     });
     return { meta: { installed: true } };
+  }
+
+  /** Slices of the few most recent plans are kept; an older plan's go (the owner re-plans as it learns). */
+  private forgetOldPlans(current: string): void {
+    const plans = [...new Set([...this.fcSlices.keys()].map((key) => key.slice(0, key.lastIndexOf('/'))))];
+    if (plans.includes(current) || plans.length < MAX_KEPT_PLANS) return;
+    const oldest = plans[0] as string;
+    for (const key of [...this.fcSlices.keys()]) if (key.startsWith(`${oldest}/`)) this.fcSlices.delete(key);
   }
 
   private fc(request: IncomingMessage): Reply {
