@@ -9,11 +9,11 @@ const spec: Extract<ModelSpec, { kind: 'zoo' }> = { kind: 'zoo', name: 'vgg16', 
 /** Each worker claims to be absurdly fast; what it really does is measured during inference. */
 const CLAIMED_MS_PER_FLOP = 1e-9;
 
-function fakeMesh(ids: string[]): OwnerMeshLike {
+function fakeMesh(ids: string[], claimedMsPerFlop: (id: string) => number = () => CLAIMED_MS_PER_FLOP): OwnerMeshLike {
   const links = new Map<string, MessageLink>();
   for (const id of ids) {
     const [a, b] = memoryTransportPair();
-    const executor = new WorkerExecutor({ tf, profiler: () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: CLAIMED_MS_PER_FLOP, bMs: 0.1 }) });
+    const executor = new WorkerExecutor({ tf, profiler: () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: claimedMsPerFlop(id), bMs: 0.1 }) });
     new MessageLink(b).setRequestHandler(executor.handle);
     links.set(id, new MessageLink(a));
   }
@@ -67,5 +67,15 @@ describe('Classifier', () => {
     const w1 = classifier.profiles().get('w1');
     expect(w1?.aMsPerFlop).toBeGreaterThan(CLAIMED_MS_PER_FLOP * 10);
     expect(classifier.profiles().get('owner')).toBeDefined();
+  });
+
+  it('leaves out a worker whose profile is nonsense instead of failing the plan', async () => {
+    const model = await resolveZooModel(spec);
+    const mesh = fakeMesh(['w1', 'liar'], (id) => (id === 'liar' ? Number.NaN : CLAIMED_MS_PER_FLOP));
+    const classifier = new Classifier({ tf, mesh, spec, model, ownerProfile: { aMsPerFlop: 1e-5, bMs: 0.1 } });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 4);
+    const result = await classifier.classify(image, { scheme: 'fused' });
+    image.dispose();
+    expect(result.devices).toEqual(['owner', 'w1']);
   });
 });

@@ -155,7 +155,11 @@ export class Classifier {
           profile = (async () => {
             await this.runtime.ensureModel({ id: peer.peerId, request: (meta, tensors, opts) => this.options.mesh.request(peer.peerId, meta, tensors, opts) });
             const reply = await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Profile, modelKey: modelKeyOf(this.options.spec) }, [], { timeoutMs: 60_000 });
-            return reply.meta as WorkerProfile;
+            // A peer's numbers feed the planner: only sane ones are taken.
+            const p = reply.meta as Partial<WorkerProfile> | null;
+            const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+            if (!p || !finite(p.aMsPerFlop) || p.aMsPerFlop <= 0 || !finite(p.bMs) || p.bMs < 0) throw new Error('malformed profile');
+            return { backend: String(p.backend ?? '?').slice(0, 40), adapter: typeof p.adapter === 'string' ? p.adapter.slice(0, 120) : null, aMsPerFlop: p.aMsPerFlop, bMs: p.bMs };
           })();
           this.workerProfiles.set(peer.peerId, profile);
           profile.catch(() => this.workerProfiles.delete(peer.peerId));
@@ -167,7 +171,7 @@ export class Classifier {
         }
       }),
     );
-    return results.filter((r): r is { peer: PeerView; profile: WorkerProfile } => r !== null && r.profile.aMsPerFlop > 0);
+    return results.filter((r): r is { peer: PeerView; profile: WorkerProfile } => r !== null);
   }
 
   /**

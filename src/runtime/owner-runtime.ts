@@ -92,12 +92,18 @@ export interface OwnerRuntimeOptions {
 
 let planCounter = 0;
 
+/** A worker's reported timing, kept only if it is sane (a peer's numbers feed the planner). */
+function replyTiming(meta: unknown): TaskReplyMeta | null {
+  const m = meta as Partial<TaskReplyMeta> | null;
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (!m || !ok(m.computeMs) || !ok(m.computeStartMs) || !ok(m.computeEndMs) || m.computeMs < 0 || m.computeMs > 600_000) return null;
+  return { computeMs: m.computeMs, computeStartMs: m.computeStartMs, computeEndMs: m.computeEndMs };
+}
+
 /** Places a worker's reported compute window on the owner's timeline (relative to `start`). */
 function computeWindow(meta: TaskReplyMeta | null, port: WorkerPort, start: number): { computeStartMs: number | null; computeEndMs: number | null } {
   const offset = port.clockOffsetMs?.() ?? null;
-  if (!meta || offset === null || typeof meta.computeStartMs !== 'number' || typeof meta.computeEndMs !== 'number') {
-    return { computeStartMs: null, computeEndMs: null };
-  }
+  if (!meta || offset === null) return { computeStartMs: null, computeEndMs: null };
   return { computeStartMs: meta.computeStartMs - offset - start, computeEndMs: meta.computeEndMs - offset - start };
 }
 
@@ -280,7 +286,7 @@ export class OwnerRuntime {
             if (tile?.dtype !== 'float32' || tile.shape.join() !== [h, w, c].join()) {
               throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
             }
-            const meta = reply.meta as TaskReplyMeta | null;
+            const meta = replyTiming(reply.meta);
             ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
             return tf.tensor3d(tile.data as Float32Array, [h, w, c]);
           },
@@ -333,7 +339,7 @@ export class OwnerRuntime {
           if (partial?.dtype !== 'float32' || partial.data.length !== slice.outputIndex.length) {
             throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${partial?.data.length ?? 0} partial sums for ${slice.outputIndex.length} outputs`);
           }
-          const meta = reply.meta as TaskReplyMeta | null;
+          const meta = replyTiming(reply.meta);
           ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
           return partial.data as Float32Array;
         })),
