@@ -65,6 +65,22 @@ function imageFor(model: LoadedModel): Tensor3D {
   return tf.randomUniform<tf.Rank.R3>([h, w, c], 0, 1, 'float32', 7);
 }
 
+/** Owner + 3 workers ready to run case `index`'s plan (model loaded, FC slices installed). */
+async function preparedCase(index: number, deadline?: { factor: number; marginMs: number }) {
+  const { spec, options } = cases[index] as (typeof cases)[number];
+  const model = await modelFor(spec);
+  const plan = planInference(model.graph, DEVICES, { ...options, fcWeights: model.weights.sparse });
+  const mesh = connectWorkers(['w1', 'w2', 'w3']);
+  const runtime = new OwnerRuntime({ tf, spec, model, ...(deadline ? { deadline } : {}) });
+  await runtime.prepare(plan, mesh.ports);
+  return { model, plan, mesh, runtime };
+}
+
+/** Largest |distributed − owner alone| over the output. */
+function maxDiffFromAlone(model: LoadedModel, image: Tensor3D, result: { output: Float32Array; shape: number[] }): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(executeWhole(tf, model.graph, model.weights, image), tf.tensor(result.output, result.shape)))).dataSync()[0] as number);
+}
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
@@ -96,12 +112,7 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
   });
 
   it('a worker that hangs: its share is computed by the owner after the deadline, the answer is right, it gets no more work', async () => {
-    const spec = cases[0]?.spec as ZooSpec;
-    const model = await modelFor(spec);
-    const plan = planInference(model.graph, DEVICES, { ...cases[0]?.options, fcWeights: model.weights.sparse });
-    const mesh = connectWorkers(['w1', 'w2', 'w3']);
-    const runtime = new OwnerRuntime({ tf, spec, model, deadline: { factor: 1, marginMs: 300 } });
-    await runtime.prepare(plan, mesh.ports);
+    const { model, plan, mesh, runtime } = await preparedCase(0, { factor: 1, marginMs: 300 });
     // w2 stops answering compute tasks (a hung phone): requests arrive, replies never come.
     const hung = mesh.executors[1] as WorkerExecutor;
     (mesh.workerLinks[1] as MessageLink).setRequestHandler((request) => {
@@ -110,9 +121,7 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
     });
     const image = imageFor(model);
     const result = await runtime.infer(plan, mesh.ports, image);
-    const expected = executeWhole(tf, model.graph, model.weights, image);
-    const maxDiff = tf.max(tf.abs(tf.sub(expected, tf.tensor(result.output, result.shape)))).dataSync()[0] as number;
-    expect(maxDiff).toBeLessThan(1e-4);
+    expect(maxDiffFromAlone(model, image, result)).toBeLessThan(1e-4);
     expect(result.failed.map((f) => f.deviceId)).toEqual(['w2']);
     const w2Tasks = result.trace.filter((t) => t.deviceId === 'w2');
     expect(w2Tasks.filter((t) => t.outcome === 'local-fallback' && t.error?.includes('no response'))).toHaveLength(1);
@@ -120,16 +129,10 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
     expect(w2Tasks.filter((t) => t.outcome === 'ok')).toHaveLength(0);
     expect(w2Tasks.filter((t) => t.outcome === 'local-fallback').length).toBeGreaterThan(1);
     image.dispose();
-    expected.dispose();
   });
 
   it('a worker that leaves in the middle of an inference: the answer is still right', async () => {
-    const spec = cases[1]?.spec as ZooSpec;
-    const model = await modelFor(spec);
-    const plan = planInference(model.graph, DEVICES, { ...cases[1]?.options, fcWeights: model.weights.sparse });
-    const mesh = connectWorkers(['w1', 'w2', 'w3']);
-    const runtime = new OwnerRuntime({ tf, spec, model });
-    await runtime.prepare(plan, mesh.ports);
+    const { model, plan, mesh, runtime } = await preparedCase(1);
     // w3 closes its link as soon as its first task arrives.
     const leaver = mesh.executors[2] as WorkerExecutor;
     (mesh.workerLinks[2] as MessageLink).setRequestHandler((request) => {
@@ -138,21 +141,13 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
     });
     const image = imageFor(model);
     const result = await runtime.infer(plan, mesh.ports, image);
-    const expected = executeWhole(tf, model.graph, model.weights, image);
-    const maxDiff = tf.max(tf.abs(tf.sub(expected, tf.tensor(result.output, result.shape)))).dataSync()[0] as number;
-    expect(maxDiff).toBeLessThan(1e-4);
+    expect(maxDiffFromAlone(model, image, result)).toBeLessThan(1e-4);
     expect(result.failed.map((f) => f.deviceId)).toEqual(['w3']);
     image.dispose();
-    expected.dispose();
   });
 
   it('leaks no tensors on the owner or the workers over repeated inferences', async () => {
-    const spec = cases[0]?.spec as ZooSpec;
-    const model = await modelFor(spec);
-    const plan = planInference(model.graph, DEVICES, { ...cases[0]?.options, fcWeights: model.weights.sparse });
-    const mesh = connectWorkers(['w1', 'w2', 'w3']);
-    const runtime = new OwnerRuntime({ tf, spec, model });
-    await runtime.prepare(plan, mesh.ports);
+    const { model, plan, mesh, runtime } = await preparedCase(0);
     const image = imageFor(model);
     await runtime.infer(plan, mesh.ports, image); // warm-up: backend-internal allocations
     const before = tf.memory().numTensors;
