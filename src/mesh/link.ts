@@ -133,7 +133,7 @@ export class MessageLink extends Emitter<LinkEvents> {
     if (this.destroyed) return Promise.reject(new MeshError('ERR_DESTROYED', 'this link is closed'));
     if (options.urgent) {
       try {
-        this.writeFrames(message, true);
+        this.writeUrgent(message);
         return Promise.resolve();
       } catch (err) {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -216,13 +216,11 @@ export class MessageLink extends Emitter<LinkEvents> {
     this.stats.messagesSent++;
   }
 
-  private writeFrames(message: OutgoingMessage, singleFrameOnly: boolean): void {
-    const frames = [...this.framesOf(message)];
-    if (singleFrameOnly && frames.length > 1) throw new RangeError('MessageLink.send: an urgent message must fit in one frame');
-    for (const frame of frames) {
-      this.transport.send(frame);
-      this.stats.bytesSent += frame.byteLength;
-    }
+  private writeUrgent(message: OutgoingMessage): void {
+    const [frame, ...more] = [...this.framesOf(message)];
+    if (!frame || more.length > 0) throw new RangeError('MessageLink.send: an urgent message must fit in one frame');
+    this.transport.send(frame);
+    this.stats.bytesSent += frame.byteLength;
     this.stats.messagesSent++;
   }
 

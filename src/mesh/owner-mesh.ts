@@ -122,14 +122,6 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     return joinLink(base, this.options.credentials.roomId, this.options.credentials.joinKey);
   }
 
-  get roomId(): string {
-    return this.options.credentials.roomId;
-  }
-
-  get signalingState(): SignalingState {
-    return this.signaling?.state ?? 'connecting';
-  }
-
   /** Snapshot of every worker, ready or not, in join order. */
   peers(): PeerView[] {
     return [...this.entries.values()].map((e) => ({ ...e.view, stats: { ...e.view.stats } }));

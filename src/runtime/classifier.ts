@@ -111,13 +111,14 @@ export class Classifier {
     ];
     const devices = initial.map((d) => this.measured.get(d.id) ?? d);
     const plan = this.planFor(scheme, devices);
+    const offsets = new Map(peers.map((p) => [p.peerId, p.clockOffsetMs]));
     const ports = new Map<string, WorkerPort>(
       plan.devices.slice(1).map((d) => [
         d.id,
         {
           id: d.id,
           request: (meta, tensors, opts) => this.options.mesh.request(d.id, meta, tensors, opts),
-          clockOffsetMs: () => this.options.mesh.readyPeers().find((p) => p.peerId === d.id)?.clockOffsetMs ?? null,
+          clockOffsetMs: () => offsets.get(d.id) ?? null,
         },
       ]),
     );
@@ -221,24 +222,6 @@ export class Classifier {
   get inputShape(): [number, number, number] {
     const { graph } = this.options.model;
     return graph.nodes[graph.inputId]?.outputShape as [number, number, number];
-  }
-
-  /** Workers given no more work, with why. */
-  suspendedWorkers(): Map<string, string> {
-    return new Map(this.suspended);
-  }
-
-  /** The backends and capabilities workers reported (for the peer list). */
-  async workerInfo(): Promise<Map<string, WorkerProfile>> {
-    const info = new Map<string, WorkerProfile>();
-    for (const [id, profile] of this.workerProfiles) {
-      try {
-        info.set(id, await profile);
-      } catch {
-        // not profiled
-      }
-    }
-    return info;
   }
 }
 

@@ -173,17 +173,15 @@ export class WorkerExecutor {
   }
 
   /** The request handlers, by method name (for `WorkerMesh.handle`). */
-  get methods(): Record<string, MethodHandler> {
-    return {
-      [RuntimeMethod.Load]: (r) => this.load(r),
-      [RuntimeMethod.Spatial]: (r) => this.spatial(r),
-      [RuntimeMethod.FcInstall]: (r) => this.fcInstall(r),
-      [RuntimeMethod.Fc]: (r) => this.fc(r),
-      [RuntimeMethod.Profile]: (r) => this.profile(r),
-      [RuntimeMethod.Put]: (r) => this.put(r),
-      [RuntimeMethod.Info]: () => ({ meta: { backend: this.backend?.name ?? null, adapter: this.backend?.adapter ?? null } }),
-    };
-  }
+  readonly methods: Readonly<Record<string, MethodHandler>> = {
+    [RuntimeMethod.Load]: (r) => this.load(r),
+    [RuntimeMethod.Spatial]: (r) => this.spatial(r),
+    [RuntimeMethod.FcInstall]: (r) => this.fcInstall(r),
+    [RuntimeMethod.Fc]: (r) => this.fc(r),
+    [RuntimeMethod.Profile]: (r) => this.profile(r),
+    [RuntimeMethod.Put]: (r) => this.put(r),
+    [RuntimeMethod.Info]: () => ({ meta: { backend: this.backend?.name ?? null, adapter: this.backend?.adapter ?? null } }),
+  };
 
   /** One handler for every runtime method (for a bare `MessageLink`). */
   handle = (request: IncomingMessage): Promise<Reply> | Reply => {
