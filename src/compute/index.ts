@@ -3,3 +3,5 @@ export { BACKEND_NAMES, activateBackend, candidateBackends, chooseBackend, timeC
 export type { BackendChoice, BackendName, BackendOptions } from './backends.ts';
 export { fitLinear, profileCompute } from './profile.ts';
 export type { ComputeProfile, ProfileOptions, ProfileSample } from './profile.ts';
+export { centreCrop, preprocessImage } from './preprocess.ts';
+export type { PreprocessOptions, Preprocessed, RgbaImage } from './preprocess.ts';
