@@ -9,7 +9,7 @@ const spec: Extract<ModelSpec, { kind: 'zoo' }> = { kind: 'zoo', name: 'vgg16', 
 /** Each worker claims to be absurdly fast; what it really does is measured during inference. */
 const CLAIMED_MS_PER_FLOP = 1e-9;
 
-function fakeMesh(ids: string[], claimedMsPerFlop: (id: string) => number = () => CLAIMED_MS_PER_FLOP): OwnerMeshLike {
+function fakeMesh(ids: string[], claimedMsPerFlop: (id: string) => number = () => CLAIMED_MS_PER_FLOP, memoryGb: (id: string) => number | null = () => null): OwnerMeshLike {
   const links = new Map<string, MessageLink>();
   for (const id of ids) {
     const [a, b] = memoryTransportPair();
@@ -20,7 +20,7 @@ function fakeMesh(ids: string[], claimedMsPerFlop: (id: string) => number = () =
   const peer = (peerId: string): PeerView => ({
     peerId,
     state: 'ready',
-    device: null,
+    device: { deviceId: `device-${peerId}`, name: peerId, backends: ['cpu'], cores: 4, memoryGb: memoryGb(peerId), userAgent: 'test' },
     rttMs: 1,
     clockOffsetMs: 0,
     throughputBytesPerSec: 50e6,
@@ -67,6 +67,19 @@ describe('Classifier', () => {
     const w1 = classifier.profiles().get('w1');
     expect(w1?.aMsPerFlop).toBeGreaterThan(CLAIMED_MS_PER_FLOP * 10);
     expect(classifier.profiles().get('owner')).toBeDefined();
+  });
+
+  it('leaves out a worker whose memory cannot hold the model’s weights, and says why', async () => {
+    const model = await resolveZooModel(spec);
+    // This model's conv weights are ~0.1 MB; a device reporting 0.0001 GB gives the planner ~27 kB.
+    const classifier = new Classifier({ tf, mesh: fakeMesh(['w1', 'tiny'], undefined, (id) => (id === 'tiny' ? 0.0001 : null)), spec, model, ownerProfile: { aMsPerFlop: 1e-5, bMs: 0.1 } });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 5);
+    const alone = await classifier.classify(image, { scheme: 'owner' });
+    const mesh = await classifier.classify(image, { scheme: 'fused' });
+    image.dispose();
+    expect(mesh.devices).toEqual(['owner', 'w1']);
+    expect(mesh.excluded).toEqual([{ deviceId: 'tiny', reason: expect.stringMatching(/weights need [\d.]+ MB; the device offers about [\d.]+ MB/) as unknown as string }]);
+    expect(mesh.top[0]?.index).toBe(alone.top[0]?.index);
   });
 
   it('leaves out a worker whose profile is nonsense instead of failing the plan', async () => {

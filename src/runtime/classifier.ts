@@ -3,7 +3,7 @@
  * ready workers' profiles and links, plans on them, readies the plan's workers, runs it.
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
-import type { Tensor3D, TfModule } from '../model/index.ts';
+import { workerWeightNames, type Tensor3D, type TfModule } from '../model/index.ts';
 import { planInference, refreshProfile, type DeviceMeasurement, type DeviceProfile, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { OwnerRuntime, type DeadlineOptions, type InferenceResult, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, type ModelSpec, type WorkerProfile } from './protocol.ts';
@@ -81,8 +81,14 @@ export class Classifier {
   private readonly measured = new Map<string, DeviceProfile>();
   /** Workers that failed or were late: given no more work (a reconnect gives them a new id). */
   private readonly suspended = new Map<string, string>();
+  /** Each worker's profile once it answered (for displays), by peer id. */
+  private readonly answeredProfiles = new Map<string, WorkerProfile>();
+  /** Bytes of weights a worker must hold for this model (its convolutions; FC slices come with plans). */
+  private readonly workerWeightBytes: number;
 
   constructor(private readonly options: ClassifierOptions) {
+    const kept = new Set(workerWeightNames(options.model.graph));
+    this.workerWeightBytes = sum([...options.model.weights.dense].filter(([name]) => kept.has(name)), ([, w]) => w.values.byteLength);
     this.runtime = new OwnerRuntime({
       tf: options.tf,
       spec: options.spec,
@@ -96,7 +102,9 @@ export class Classifier {
   /** Classifies `image` ([H, W, C], the model's input size). The answer is always complete. */
   async classify(image: Tensor3D, options: ClassifyOptions = {}): Promise<Classification> {
     const scheme = options.scheme ?? 'auto';
-    const peers = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId));
+    const candidates = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId));
+    const tooSmall = candidates.filter((p) => memoryBudget(p) < this.workerWeightBytes);
+    const peers = candidates.filter((p) => !tooSmall.includes(p));
     const profiled = await this.profilePeers(peers);
     const initial: DeviceProfile[] = [
       { id: 'owner', ...this.options.ownerProfile, bandwidthBytesPerMs: Number.MAX_SAFE_INTEGER, wakeMs: 0, memoryBytes: 4e9 },
@@ -106,7 +114,7 @@ export class Classifier {
         bMs: profile.bMs,
         bandwidthBytesPerMs: peer.throughputBytesPerSec ? peer.throughputBytesPerSec / 1000 : DEFAULT_BYTES_PER_MS,
         wakeMs: peer.rttMs !== null ? peer.rttMs / 2 : DEFAULT_WAKE_MS,
-        memoryBytes: (peer.device?.memoryGb ?? 2) * 2 ** 30 * 0.25,
+        memoryBytes: memoryBudget(peer),
       })),
     ];
     const devices = initial.map((d) => this.measured.get(d.id) ?? d);
@@ -130,7 +138,10 @@ export class Classifier {
       top: softmaxTop(result.output, options.top ?? 5),
       logits: result.output,
       devices: plan.devices.map((d) => d.id),
-      excluded: plan.excluded.map((e) => ({ ...e })),
+      excluded: [
+        ...tooSmall.map((p) => ({ deviceId: p.peerId, reason: `this model’s weights need ${mb(this.workerWeightBytes)}; the device offers about ${mb(memoryBudget(p))} (a quarter of its memory)` })),
+        ...plan.excluded.map((e) => ({ ...e })),
+      ],
       scheme,
       steps: describeSteps(plan),
       predictedMs: plan.predictedMs,
@@ -163,6 +174,7 @@ export class Classifier {
             return { backend: String(p.backend ?? '?').slice(0, 40), adapter: typeof p.adapter === 'string' ? p.adapter.slice(0, 120) : null, aMsPerFlop: p.aMsPerFlop, bMs: p.bMs };
           })();
           this.workerProfiles.set(peer.peerId, profile);
+          profile.then((p) => this.answeredProfiles.set(peer.peerId, p), () => {});
           profile.catch(() => this.workerProfiles.delete(peer.peerId));
         }
         try {
@@ -213,6 +225,11 @@ export class Classifier {
     }
   }
 
+  /** What each worker reported about itself for this model (backend, fitted cost), by peer id. */
+  workerProfilesAnswered(): ReadonlyMap<string, WorkerProfile> {
+    return this.answeredProfiles;
+  }
+
   /** The current (measured, smoothed) profile of each device that has run something. */
   profiles(): Map<string, DeviceProfile> {
     return new Map(this.measured);
@@ -236,5 +253,9 @@ function describeSteps(plan: Plan): string {
   }
   return parts.join(' ');
 }
+
+/** The memory the planner may use on a worker: a quarter of what its browser reports (2 GB when it says nothing). */
+const memoryBudget = (peer: PeerView): number => (peer.device?.memoryGb ?? 2) * 2 ** 30 * 0.25;
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 
 const sum = <T>(items: readonly T[], value: (item: T) => number): number => items.reduce((total, item) => total + value(item), 0);
