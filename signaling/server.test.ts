@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { generateCertificate } from './certificate.ts';
-import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.ts';
+import { createSignalingServer, staticHeaders, type SignalingServer, type SignalingServerOptions } from './server.ts';
 import { connect, hostMsg, joinMsg, ofType, roomId, token, type TestClient } from './test/client.ts';
 
 let server: SignalingServer | null = null;
@@ -224,5 +227,59 @@ describe('signaling server: transport', () => {
     await new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject));
     ws.close();
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(503);
+  });
+});
+
+describe('signaling server: static files and caching', () => {
+  /** A tiny build: the app shell, the service worker and its runtime, the manifest, a hashed asset. */
+  async function withBuild(): Promise<string> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'modnn-static-'));
+    const files: Record<string, string> = {
+      'index.html': '<!doctype html><title>modnn-web</title>',
+      'sw.js': 'self.addEventListener("fetch", () => {});',
+      'workbox-1a2b3c4d.js': '// workbox runtime',
+      'manifest.webmanifest': '{"name":"modnn-web"}',
+      'assets/index-AbCd1234.js': 'console.log(1);',
+      'icons/icon-192.png': 'png',
+    };
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await writeFile(path.join(dir, name), text);
+    }
+    return dir;
+  }
+
+  it('revalidates the shell, the service worker, its runtime and the manifest; caches hashed assets for good', async () => {
+    const dir = await withBuild();
+    try {
+      await start({ staticDir: dir });
+      const get = (p: string) => fetch(`http://127.0.0.1:${(server as SignalingServer).port}${p}`);
+      for (const p of ['/', '/index.html', '/sw.js', '/workbox-1a2b3c4d.js', '/manifest.webmanifest', '/icons/icon-192.png', '/some/route']) {
+        const res = await get(p);
+        expect(res.status, p).toBe(200);
+        expect(res.headers.get('cache-control'), p).toBe('no-cache');
+      }
+      const manifest = await get('/manifest.webmanifest');
+      expect(manifest.headers.get('content-type')).toBe('application/manifest+json');
+      expect(await manifest.json()).toEqual({ name: 'modnn-web' });
+      expect((await get('/sw.js')).headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+
+      const asset = await get('/assets/index-AbCd1234.js');
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+
+      // A missing asset or model is a 404, never index.html cached for a year or read as a model.
+      for (const p of ['/assets/index-Gone0000.js', '/assets/gone', '/models/gone', '/models/gone/model.json', '/workbox-gone.js']) {
+        expect((await get(p)).status, p).toBe(404);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the cache policy per path', () => {
+    expect(staticHeaders('/sw.js')).toEqual({ 'Cache-Control': 'no-cache' });
+    expect(staticHeaders('/manifest.webmanifest')).toEqual({ 'Cache-Control': 'no-cache', 'Content-Type': 'application/manifest+json' });
+    expect(staticHeaders('/assets/tfjs-Iccd8rzC.js')['Cache-Control']).toMatch(/immutable/);
   });
 });

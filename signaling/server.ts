@@ -112,6 +112,21 @@ class Connection implements Member {
   }
 }
 
+/** Hashed build assets (Vite's /assets/): their name changes with their content. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * Headers of a static file beyond sirv's own. Hashed assets are cached for a year; everything else
+ * (index.html and the fallback routes, the service worker `sw.js` and its `workbox-*.js`, the web
+ * manifest, icons, models) is revalidated on every use (`no-cache`, answered by a 304 when the
+ * ETag matches), so that a new build — and the service worker that announces it — is found.
+ */
+export function staticHeaders(pathname: string): Record<string, string> {
+  const headers: Record<string, string> = { 'Cache-Control': pathname.startsWith('/assets/') ? IMMUTABLE : 'no-cache' };
+  if (pathname.endsWith('.webmanifest')) headers['Content-Type'] = 'application/manifest+json';
+  return headers;
+}
+
 const isLoopback = (address: string | undefined): boolean =>
   !!address && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
 
@@ -123,11 +138,14 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
   const serveStatic =
     opts.staticDir && existsSync(opts.staticDir)
       ? sirv(opts.staticDir, {
+          // The app routes by URL fragment: unknown paths get index.html, except under /assets/
+          // and /models/ (and any path with a file extension): a missing file there is a 404, never
+          // an HTML page cached as if it were a hashed asset or read as if it were a model.
           single: true,
+          ignores: ['^/assets/', '^/models/'],
           etag: true,
           setHeaders(res, pathname) {
-            // Hashed build assets never change; everything else is revalidated so updates show.
-            res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+            for (const [name, value] of Object.entries(staticHeaders(pathname))) res.setHeader(name, value);
           },
         })
       : null;
