@@ -49,19 +49,25 @@ export function preprocessImage(image: RgbaImage, options: PreprocessOptions): P
     for (let ox = 0; ox < outW; ox++) {
       const x0 = crop.x + Math.floor(ox * scaleX);
       const x1 = Math.max(x0 + 1, crop.x + Math.floor((ox + 1) * scaleX));
-      const sum = [0, 0, 0];
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let y = y0; y < y1; y++) {
         for (let x = x0; x < x1; x++) {
           const i = (y * image.width + x) * 4;
-          sum[0] += image.data[i] as number;
-          sum[1] += image.data[i + 1] as number;
-          sum[2] += image.data[i + 2] as number;
+          r += image.data[i] as number;
+          g += image.data[i + 1] as number;
+          b += image.data[i + 2] as number;
         }
       }
       const n = (y1 - y0) * (x1 - x0) * 255;
       const out = (oy * outW + ox) * channels;
-      if (channels === 1) values[out] = (LUMA[0] * sum[0] + LUMA[1] * sum[1] + LUMA[2] * sum[2]) / n;
-      else for (let c = 0; c < 3; c++) values[out + c] = (sum[c] as number) / n;
+      if (channels === 1) values[out] = (LUMA[0] * r + LUMA[1] * g + LUMA[2] * b) / n;
+      else {
+        values[out] = r / n;
+        values[out + 1] = g / n;
+        values[out + 2] = b / n;
+      }
     }
   }
   let inverted = false;

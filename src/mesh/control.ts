@@ -47,3 +47,7 @@ export function parseMeta<S extends v.GenericSchema>(schema: S, meta: unknown): 
   const result = v.safeParse(schema, meta);
   return result.success ? result.output : null;
 }
+
+/** The owner tells a worker whether it waits for approval (request `{ method, state }`). */
+export const ADMISSION_METHOD = 'mesh.admission';
+export const admissionSchema = v.object({ method: v.literal(ADMISSION_METHOD), state: v.picklist(['pending', 'approved']) });

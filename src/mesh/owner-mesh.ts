@@ -5,7 +5,7 @@
  */
 import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
-import type { DeviceInfo } from './control.ts';
+import { ADMISSION_METHOD, type DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
 import { MessageLink, type LinkStats, type RequestOptions } from './link.ts';
 import { probeThroughput, type ProbeOptions } from './probe.ts';
@@ -15,7 +15,7 @@ import { SignalingClient, type SignalingState, type Welcome } from './signaling-
 import type { MeshEndpointOptions, PeerTransport } from './peer-transport.ts';
 import type { IncomingMessage, WireTensor } from './wire/index.ts';
 
-export type PeerState = 'connecting' | 'handshake' | 'probing' | 'ready' | 'gone';
+export type PeerState = 'connecting' | 'handshake' | 'pending' | 'probing' | 'ready' | 'gone';
 
 /** What the owner knows about one worker (a snapshot; see `OwnerMesh.peers()`). */
 export interface PeerView {
@@ -42,11 +42,19 @@ export interface OwnerMeshOptions extends MeshEndpointOptions {
   probe?: Partial<ProbeOptions> | false;
   /** How long a gone worker stays in the list (with its reason). Default 30 s. */
   keepGoneMs?: number;
+  /**
+   * Whether a joining device is let in without the owner's say (default true). When false, a new
+   * device waits in state 'pending' until `approve` or `refuse`; a device approved once is let in
+   * again after a reconnect, a refused one is turned away for the life of this mesh.
+   */
+  autoApprove?: boolean;
 }
 
 type OwnerEvents = {
   /** Anything in `peers()` changed. */
   change: void;
+  /** A device finished its hello and waits for the owner's approval (automatic approval off). */
+  'peer-pending': PeerView;
   'peer-ready': PeerView;
   'peer-gone': PeerView;
   signaling: SignalingState;
@@ -74,9 +82,43 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
   private signaling: SignalingClient | null = null;
   private welcome: Welcome | null = null;
   private closed = false;
+  private autoApprove: boolean;
+  /** Device ids (not peer ids, which change on reconnect) the owner let in or turned away. */
+  private readonly approvedDevices = new Set<string>();
+  private readonly refusedDevices = new Set<string>();
 
   constructor(private readonly options: OwnerMeshOptions) {
     super();
+    this.autoApprove = options.autoApprove ?? true;
+  }
+
+  get autoApproving(): boolean {
+    return this.autoApprove;
+  }
+
+  /** Turning automatic approval on lets every pending device in now. */
+  setAutoApprove(on: boolean): void {
+    this.autoApprove = on;
+    if (on) for (const [peerId, entry] of this.entries) if (entry.view.state === 'pending') this.approve(peerId);
+  }
+
+  /** Lets a pending device in (and again whenever it reconnects). */
+  approve(peerId: string): void {
+    const entry = this.entries.get(peerId);
+    const deviceId = entry?.view.device?.deviceId;
+    if (!entry || !deviceId) return;
+    this.approvedDevices.add(deviceId);
+    if (entry.view.state === 'pending') void this.admit(peerId, entry);
+  }
+
+  /** Turns a device away (pending or not) and keeps it out while this page lives. */
+  refuse(peerId: string): void {
+    const deviceId = this.entries.get(peerId)?.view.device?.deviceId;
+    if (deviceId) {
+      this.refusedDevices.add(deviceId);
+      this.approvedDevices.delete(deviceId);
+    }
+    this.remove(peerId, 'refused by the owner');
   }
 
   async start(): Promise<void> {
@@ -198,11 +240,15 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
       this.emit('change', undefined);
     });
     session.on('close', (reason) => this.drop(peerId, reason ?? new MeshError('ERR_PEER_LEFT', 'the link closed'), entry));
-    session.on('ready', (device) => void this.onReady(peerId, entry, device));
+    session.on('ready', (device) => this.onReady(peerId, entry, device));
   }
 
-  private async onReady(peerId: string, entry: Entry, device: DeviceInfo): Promise<void> {
+  private onReady(peerId: string, entry: Entry, device: DeviceInfo): void {
     entry.view.device = device;
+    if (this.refusedDevices.has(device.deviceId)) {
+      this.remove(peerId, 'refused by the owner');
+      return;
+    }
     // The same device again (it reconnected with a new room id): the newest link wins.
     for (const [otherId, other] of this.entries) {
       if (otherId !== peerId && other.view.device?.deviceId === device.deviceId) {
@@ -210,6 +256,24 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
         this.drop(otherId, new MeshError('ERR_PEER_LEFT', 'replaced by a newer connection from the same device'), other);
       }
     }
+    if (this.autoApprove || this.approvedDevices.has(device.deviceId)) {
+      void this.admit(peerId, entry);
+      return;
+    }
+    entry.view.state = 'pending';
+    this.emit('change', undefined);
+    this.emit('peer-pending', { ...entry.view });
+    this.tellAdmission(entry, 'pending');
+  }
+
+  /** Tells the worker's page whether it waits for the owner (best effort: an old worker ignores it). */
+  private tellAdmission(entry: Entry, state: 'pending' | 'approved'): void {
+    entry.session?.link.request({ method: ADMISSION_METHOD, state }).catch(() => {});
+  }
+
+  /** Measures the link, then lets the worker take tasks. */
+  private async admit(peerId: string, entry: Entry): Promise<void> {
+    if (entry.view.state === 'pending') this.tellAdmission(entry, 'approved');
     entry.view.state = 'probing';
     this.emit('change', undefined);
     try {

@@ -5,7 +5,7 @@
  */
 import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
-import type { DeviceInfo } from './control.ts';
+import { ADMISSION_METHOD, admissionSchema, parseMeta, type DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
 import { MessageLink, type LinkStats, type Reply } from './link.ts';
 import type { MeshEndpointOptions, PeerTransport } from './peer-transport.ts';
@@ -22,6 +22,8 @@ export type WorkerState =
   | 'waiting'
   /** The owner is connecting to us. */
   | 'connecting'
+  /** Linked, waiting for the owner to approve this device. */
+  | 'pending'
   | 'ready'
   /** We left on purpose. */
   | 'left'
@@ -55,7 +57,10 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
   private iceServers: RTCIceServer[] = [];
   private transport: PeerTransport | null = null;
   private session: PeerSession | null = null;
-  private readonly handlers = new Map<string, MethodHandler>([[PROBE_METHOD, answerProbe]]);
+  private readonly handlers = new Map<string, MethodHandler>([
+    [PROBE_METHOD, answerProbe],
+    [ADMISSION_METHOD, (request) => this.onAdmission(request)],
+  ]);
 
   constructor(private readonly options: WorkerMeshOptions) {
     super();
@@ -178,6 +183,13 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     return handler(request);
   }
 
+  private onAdmission(request: IncomingMessage): Reply {
+    const admission = parseMeta(admissionSchema, request.meta);
+    if (!admission) throw Object.assign(new Error('malformed admission'), { code: 'ERR_PROTOCOL' });
+    if (this.session?.state === 'ready') this.setState(admission.state === 'pending' ? 'pending' : 'ready');
+    return { meta: null };
+  }
+
   private dropLink(reason: MeshError | null): void {
     const session = this.session;
     const transport = this.transport;
@@ -186,7 +198,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     if (session) session.drop(reason ?? new MeshError('ERR_PEER_LEFT', 'replaced by a new connection'));
     transport?.close();
     if (reason) this.error = reason;
-    if (this.state === 'ready' || this.state === 'connecting') this.setState('waiting');
+    if (this.state === 'ready' || this.state === 'pending' || this.state === 'connecting') this.setState('waiting');
   }
 
   private setState(state: WorkerState): void {

@@ -1,48 +1,80 @@
-/** The owner's table of workers: name, state, RTT, throughput, backends offered. */
+/**
+ * The owner's table of workers: name, state, backend in use, capability, RTT, link throughput,
+ * share of the last image, tasks done, and what the owner can do (approve, refuse, remove).
+ */
 import type { PeerView } from '../mesh/index.ts';
 import { formatBytesPerSec, formatMs, h, shortId } from './dom.ts';
 
 const STATE_LABEL: Record<PeerView['state'], string> = {
   connecting: 'connecting…',
   handshake: 'saying hello…',
+  pending: 'asks to join',
   probing: 'measuring link…',
   ready: 'ready',
   gone: 'gone',
 };
 
-/**
- * @param backendOf the TF.js backend a worker reported running (once it has), by peer id.
- */
-export function renderPeerList(container: HTMLElement, peers: readonly PeerView[], onRemove: (peerId: string) => void, backendOf: (peerId: string) => string | undefined = () => undefined): void {
+/** What the page knows about a worker beyond the mesh's view. */
+export interface PeerExtras {
+  /** Backend in use and measured GFLOP/s on the selected model, once it answered. */
+  capability?: { backend: string; gflops: number };
+  /** Its share of the last image's FLOPs (0–1), and tasks done so far. */
+  share?: number;
+  tasks?: number;
+}
+
+export interface PeerActions {
+  approve: (peerId: string) => void;
+  refuse: (peerId: string) => void;
+  remove: (peerId: string) => void;
+}
+
+export function renderPeerList(container: HTMLElement, peers: readonly PeerView[], actions: PeerActions, extrasOf: (peerId: string) => PeerExtras): void {
   if (peers.length === 0) {
     container.replaceChildren(h('p', { class: 'muted' }, 'No workers yet. Scan the QR code with another phone on this network.'));
     return;
   }
-  const rows = peers.map((p) =>
-    h(
+  const rows = peers.map((p) => {
+    const extras = extrasOf(p.peerId);
+    const gone = p.state === 'gone';
+    const name = p.device?.name ?? `peer ${shortId(p.peerId)}`;
+    return h(
       'tr',
       { 'data-peer': p.peerId, 'data-state': p.state, class: `peer state-${p.state}` },
-      h('td', {}, h('strong', {}, p.device?.name ?? `peer ${shortId(p.peerId)}`), p.reason ? h('div', { class: 'reason' }, p.reason) : null),
+      h('th', { scope: 'row' }, name, p.reason ? h('div', { class: 'reason' }, p.reason) : null),
       h('td', { 'data-field': 'state' }, STATE_LABEL[p.state]),
+      h('td', { 'data-field': 'backend' }, extras.capability?.backend ?? (p.device ? `offers ${p.device.backends.join(', ')}` : '–')),
+      h('td', { 'data-field': 'capability' }, extras.capability ? `${extras.capability.gflops.toFixed(extras.capability.gflops < 10 ? 1 : 0)} GFLOP/s` : '–'),
       // A gone worker's last numbers would read as current: show none.
-      h('td', { 'data-field': 'rtt' }, p.state === 'gone' ? '–' : formatMs(p.rttMs)),
-      h('td', { 'data-field': 'throughput' }, p.state === 'gone' ? '–' : formatBytesPerSec(p.throughputBytesPerSec)),
-      h('td', { 'data-field': 'backends' }, backendOf(p.peerId) ? h('strong', {}, backendOf(p.peerId) ?? '') : null, backendOf(p.peerId) ? ' · offers ' : '', p.device?.backends.join(', ') ?? '–'),
-      h('td', {}, p.state === 'gone' ? null : removeButton(p.peerId, onRemove)),
-    ),
-  );
+      h('td', { 'data-field': 'rtt' }, gone ? '–' : formatMs(p.rttMs)),
+      h('td', { 'data-field': 'throughput' }, gone ? '–' : formatBytesPerSec(p.throughputBytesPerSec)),
+      h('td', { 'data-field': 'share' }, extras.share === undefined ? '–' : `${Math.round(extras.share * 100)}%`),
+      h('td', { 'data-field': 'tasks' }, String(extras.tasks ?? 0)),
+      h('td', { class: 'actions' }, ...buttonsFor(p, name, actions)),
+    );
+  });
   container.replaceChildren(
     h(
-      'table',
-      { class: 'peers' },
-      h('thead', {}, h('tr', {}, ...['Device', 'State', 'RTT', 'Link', 'Backends', ''].map((t) => h('th', {}, t)))),
-      h('tbody', {}, ...rows),
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'peers' },
+        h('caption', { class: 'visually-hidden' }, 'Workers in this room'),
+        h('thead', {}, h('tr', {}, ...['Device', 'State', 'Backend', 'Speed', 'RTT', 'Link', 'Last image', 'Tasks', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, ...rows),
+      ),
     ),
   );
 }
 
-function removeButton(peerId: string, onRemove: (peerId: string) => void): HTMLButtonElement {
-  const button = h('button', { type: 'button', class: 'small', title: 'Disconnect this worker' }, 'Remove');
-  button.addEventListener('click', () => onRemove(peerId));
-  return button;
+function buttonsFor(p: PeerView, name: string, actions: PeerActions): HTMLButtonElement[] {
+  const button = (text: string, cls: string, label: string, act: (peerId: string) => void) => {
+    const b = h('button', { type: 'button', class: `small ${cls}`, 'aria-label': label }, text);
+    b.addEventListener('click', () => act(p.peerId));
+    return b;
+  };
+  if (p.state === 'gone') return [];
+  if (p.state === 'pending') return [button('Approve', '', `Approve ${name}`, actions.approve), button('Refuse', 'danger', `Refuse ${name}`, actions.refuse)];
+  return [button('Remove', 'secondary', `Remove ${name}`, actions.remove)];
 }

@@ -13,10 +13,24 @@ const STATUS: Record<WorkerState, { title: string; detail: string }> = {
   joining: { title: 'Joining…', detail: 'Contacting the server.' },
   waiting: { title: 'Waiting for the owner', detail: 'In the room; the owner’s page will connect to this phone.' },
   connecting: { title: 'Connecting…', detail: 'Opening a direct link to the owner.' },
+  pending: { title: 'Waiting for approval', detail: 'Linked to the owner: the owner’s page asks whether to let this phone in.' },
   ready: { title: 'Ready', detail: 'Linked to the owner. Keep this page open and the screen on.' },
   left: { title: 'Left', detail: 'You left the room. Scan the QR code again to rejoin.' },
   failed: { title: 'Could not join', detail: '' },
 };
+
+/** What a request means to the person holding the phone. */
+const DOING: Record<string, string> = {
+  'runtime.load': 'Loading the model',
+  'runtime.model.put': 'Receiving the model',
+  'runtime.profile': 'Measuring this phone’s speed',
+  'runtime.spatial': 'Computing image rows',
+  'runtime.fc.install': 'Keeping its share of the fully-connected weights',
+  'runtime.fc': 'Computing a fully-connected share',
+  'runtime.info': 'Telling the owner its backend',
+};
+/** A task this recent means the phone is busy now. */
+const BUSY_MS = 1_500;
 
 const WAKE_LOCK_TEXT: Record<WakeLockState, string> = {
   unsupported: 'This browser cannot keep the screen on: turn off auto-lock while serving.',
@@ -34,6 +48,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   const detail = h('p', { class: 'status-detail' });
   const requests = h('span', { 'data-field': 'requests' }, '0');
   const tasks = h('span', { 'data-field': 'tasks' }, '0');
+  const doing = h('span', { 'data-field': 'doing' }, 'Nothing yet');
   const backendText = h('span', { 'data-field': 'backend' }, 'measuring…');
   const link = h('span', { 'data-field': 'link' }, '–');
   const wake = h('p', { class: 'muted', 'data-field': 'wake-lock' });
@@ -47,7 +62,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
       title,
       detail,
       h('p', {}, `Joined room ${shortId(join.roomId)}… as worker `, h('strong', {}, local.name)),
-      h('dl', {}, h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link)),
+      h('dl', {}, h('dt', {}, 'Doing now'), h('dd', {}, doing), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link)),
       wake,
       h('p', { class: 'muted' }, 'A hidden tab or a locked screen stops this phone from working: keep this page in front.'),
       leaveButton,
@@ -55,10 +70,13 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   );
 
   let answered = 0;
+  let lastTaskAt = -Infinity;
   const render = () => {
     const status = STATUS[mesh.state];
-    title.dataset['state'] = mesh.state;
-    title.textContent = status.title;
+    const computing = mesh.state === 'ready' && performance.now() - lastTaskAt < BUSY_MS;
+    title.dataset['state'] = computing ? 'computing' : mesh.state;
+    title.textContent = computing ? 'Computing…' : status.title;
+    if (!computing && doing.textContent !== 'Nothing yet') doing.textContent = mesh.state === 'ready' ? 'Idle: waiting for the next image' : '–';
     detail.textContent = mesh.state === 'failed' ? (mesh.error?.message.replace(/^modnn-web: /, '') ?? 'The server refused.') : status.detail;
     if (mesh.state === 'waiting' && mesh.error) detail.textContent = `${status.detail} (${mesh.error.message.replace(/^modnn-web: /, '')})`;
     link.textContent = mesh.state === 'ready' ? `owner ${mesh.owner?.name ?? ''}, RTT ${mesh.rttMs?.toFixed(1) ?? '–'} ms` : '–';
@@ -77,9 +95,13 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
     profiler: async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }),
   });
   for (const [method, handler] of Object.entries(executor.methods)) mesh.handle(method, handler);
-  mesh.on('request', () => {
+  mesh.on('request', (request) => {
     answered++;
     requests.textContent = String(answered);
+    const method = (request.meta as { method?: unknown } | null)?.method;
+    doing.textContent = (typeof method === 'string' && DOING[method]) || 'Working';
+    lastTaskAt = performance.now();
+    render();
   });
 
   const releaseWakeLock = keepScreenOn((state) => (wake.textContent = WAKE_LOCK_TEXT[state]));
@@ -94,7 +116,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   render();
   await mesh.start();
   setInterval(() => {
-    render(); // RTT refresh
+    render(); // RTT refresh, busy → idle
     tasks.textContent = `${executor.stats.tasks} (${executor.stats.rows} rows)`;
   }, 1_000);
   Object.assign(window, { modnn: { role: 'worker', mesh, executor, backend, tensorCount: () => tf.memory().numTensors } });

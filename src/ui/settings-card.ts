@@ -1,0 +1,93 @@
+/**
+ * Model and run settings: a built-in model or your own (model.json + weights dropped or picked),
+ * the partition scheme, the TF.js backend, and progress for anything slow (model load, weights
+ * going to workers, profiling).
+ */
+import { BACKEND_NAMES } from '../compute/index.ts';
+import { SCHEMES, type Scheme } from '../runtime/index.ts';
+import { h } from './dom.ts';
+import type { ModelRunner } from './model-runner.ts';
+
+const SCHEME_WORDS: Record<Scheme, string> = { auto: 'automatic (planner decides)', bodp: 'BODP per layer (the paper)', fused: 'fused blocks', grid: '2D grid', owner: 'this device alone' };
+
+export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ name: string }>): { element: HTMLElement; scheme: () => Scheme } {
+  const modelSelect = h('select', { id: 'model-select', 'data-field': 'model' });
+  const note = h('p', { class: 'muted', 'data-field': 'model-note' });
+  const schemeSelect = h('select', { id: 'scheme-select', 'data-field': 'scheme' }, ...SCHEMES.map((s) => h('option', { value: s }, SCHEME_WORDS[s])));
+  const backendSelect = h('select', { id: 'backend-select', 'data-field': 'backend-override' }, h('option', { value: '' }, 'fastest measured'), ...BACKEND_NAMES.map((b) => h('option', { value: b }, b)));
+  const modelFiles = h('input', { type: 'file', multiple: true, accept: '.json,.bin,application/json,application/octet-stream', id: 'model-files', 'data-field': 'model-files' });
+  const modelMessage = h('p', { class: 'muted', role: 'status', 'data-field': 'model-message' });
+  const progressBar = h('progress', { 'data-field': 'progress', max: '1', hidden: true, 'aria-label': 'Progress' });
+  const progressText = h('span', { class: 'muted', 'data-field': 'progress-text' });
+
+  const fillModels = () => {
+    modelSelect.replaceChildren(...runner.models().map((m) => h('option', { value: m.id }, m.label)));
+    modelSelect.value = runner.selected;
+    note.textContent = runner.models().find((m) => m.id === runner.selected)?.note ?? '';
+  };
+  fillModels();
+  runner.onChange(fillModels);
+  modelSelect.addEventListener('change', () => runner.select(modelSelect.value));
+
+  backendSelect.value = new URLSearchParams(location.search).get('backend') ?? '';
+  backendSelect.addEventListener('change', () => {
+    // The backend is chosen once per page: reload with it (the room and the workers stay).
+    const url = new URL(location.href);
+    if (backendSelect.value) url.searchParams.set('backend', backendSelect.value);
+    else url.searchParams.delete('backend');
+    location.assign(url.toString());
+  });
+  void backendInUse.then(
+    (b) => backendSelect.options[0] && (backendSelect.options[0].textContent = `fastest measured${backendSelect.value ? '' : ` (${b.name})`}`),
+    () => {},
+  );
+
+  const loadModelFiles = (files: File[]) => {
+    if (files.length === 0) return;
+    modelMessage.textContent = 'Loading your model…';
+    runner.useModelFiles(files).then(
+      (id) => {
+        runner.select(id);
+        modelMessage.textContent = `Loaded ${runner.models().find((m) => m.id === id)?.label ?? id}.`;
+      },
+      (err: Error) => (modelMessage.textContent = `${err.message.replace(/^modnn-web: /, '')} The previous model stays selected.`),
+    );
+  };
+  modelFiles.addEventListener('change', () => {
+    loadModelFiles([...(modelFiles.files ?? [])]);
+    modelFiles.value = '';
+  });
+
+  runner.onProgress((p) => {
+    progressBar.hidden = p === null;
+    progressText.textContent = p?.text ?? '';
+    if (p?.fraction === null || p === null) progressBar.removeAttribute('value');
+    else progressBar.value = p.fraction;
+  });
+
+  const modelDrop = h(
+    'div',
+    { class: 'model-drop', 'data-field': 'model-drop' },
+    h('label', { for: 'model-files' }, 'Your own TF.js model: choose or drop model.json with its weight files'),
+    modelFiles,
+  );
+  modelDrop.addEventListener('dragover', (e) => e.preventDefault());
+  modelDrop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    loadModelFiles([...(e.dataTransfer?.files ?? [])]);
+  });
+
+  const element = h(
+    'section',
+    { class: 'card settings', 'aria-labelledby': 'settings-title' },
+    h('h2', { id: 'settings-title' }, 'Model and settings'),
+    h('div', { class: 'field' }, h('label', { for: 'model-select' }, 'Model'), modelSelect),
+    note,
+    h('div', { class: 'field' }, h('label', { for: 'scheme-select' }, 'Split'), schemeSelect),
+    h('div', { class: 'field' }, h('label', { for: 'backend-select' }, 'Backend on this device'), backendSelect),
+    modelDrop,
+    modelMessage,
+    h('div', { class: 'progress-row' }, progressBar, progressText),
+  );
+  return { element, scheme: () => schemeSelect.value as Scheme };
+}
