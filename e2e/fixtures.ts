@@ -10,8 +10,11 @@ const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..',
 export interface Fixtures {
   server: SignalingServer;
   baseUrl: string;
-  /** Opens a page in a fresh context: a separate device with its own storage. */
-  newDevice: (label: string) => Promise<Page>;
+  /**
+   * Opens a page in a fresh context: a separate device with its own storage. Service workers are
+   * blocked (the app's would precache ~3 MB per device and serve its files) unless the test opts in.
+   */
+  newDevice: (label: string, options?: { serviceWorkers?: 'allow' | 'block' }) => Promise<Page>;
 }
 
 export const test = base.extend<Fixtures>({
@@ -28,14 +31,15 @@ export const test = base.extend<Fixtures>({
   // Depends on the server so that pages close before the server does (no reconnect noise).
   newDevice: async ({ browser, server: _server }: { browser: Browser; server: SignalingServer }, use) => {
     const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
-    await use(async (label) => {
-      const context = await browser.newContext(deviceContextOptions);
+    await use(async (label, options = {}) => {
+      const context = await browser.newContext({ ...deviceContextOptions, serviceWorkers: options.serviceWorkers ?? 'block' });
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error(`[${label}] page error: ${err.message}`));
       page.on('console', (msg) => {
-        // Chromium says "No available adapters." when asked for a WebGPU adapter on a machine without a GPU.
-        if ((msg.type() === 'error' || msg.type() === 'warning') && !/No available adapters/.test(msg.text())) {
+        // Chromium says "No available adapters." when asked for a WebGPU adapter on a machine without a GPU;
+        // a device without serviceWorkers: 'allow' is told its service worker was blocked.
+        if ((msg.type() === 'error' || msg.type() === 'warning') && !/No available adapters|Service Worker registration blocked by Playwright|offline app could not be installed/.test(msg.text())) {
           console.error(`[${label}] ${msg.type()}: ${msg.text()}`);
         }
       });

@@ -1,9 +1,10 @@
 /** Entry point: a join link (`#room=…&key=…`) makes this page a worker; otherwise it owns a room. */
 import { parseJoinFragment } from './mesh/index.ts';
-import { startOwnerPage, startWorkerPage } from './ui/index.ts';
+import { startOwnerPage, startPwa, startWorkerPage } from './ui/index.ts';
 import './ui/style.css';
 
 const root = document.getElementById('app') as HTMLElement;
+startPwa(document.body);
 const join = parseJoinFragment(location.hash);
 // A fragment that names a room but fails to parse is a damaged join link, not a wish to own a room.
 const damagedJoinLink = !join && /(^#|&)(room|key)=/.test(location.hash);

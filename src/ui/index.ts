@@ -1,2 +1,3 @@
 export { startOwnerPage } from './owner-page.ts';
 export { startWorkerPage } from './worker-page.ts';
+export { startPwa } from './pwa.ts';
