@@ -32,14 +32,15 @@ export const test = base.extend<Fixtures>({
   newDevice: async ({ browser, server: _server }: { browser: Browser; server: SignalingServer }, use) => {
     const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
     await use(async (label, options = {}) => {
-      const context = await browser.newContext({ ...deviceContextOptions, serviceWorkers: options.serviceWorkers ?? 'block' });
+      const blocked = options.serviceWorkers !== 'allow';
+      const context = await browser.newContext({ ...deviceContextOptions, serviceWorkers: blocked ? 'block' : 'allow' });
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error(`[${label}] page error: ${err.message}`));
       page.on('console', (msg) => {
         // Chromium says "No available adapters." when asked for a WebGPU adapter on a machine without a GPU;
         // a device without serviceWorkers: 'allow' is told its service worker was blocked.
-        if ((msg.type() === 'error' || msg.type() === 'warning') && !/No available adapters|Service Worker registration blocked by Playwright|offline app could not be installed/.test(msg.text())) {
+        if ((msg.type() === 'error' || msg.type() === 'warning') && !/No available adapters/.test(msg.text()) && !(blocked && /Service Worker registration blocked|offline app could not be installed/.test(msg.text()))) {
           console.error(`[${label}] ${msg.type()}: ${msg.text()}`);
         }
       });

@@ -42,9 +42,10 @@ export function startPwa(container: HTMLElement): void {
     return button;
   };
 
-  // The first install (no service worker controlled this page): everything is cached now.
+  // The first install: everything is cached now. Not an update (isUpdate: this page was controlled
+  // when it registered; isExternal: found later, by the hourly check or another tab).
   wb.addEventListener('installed', (event) => {
-    if (event.isUpdate) return;
+    if (event.isUpdate || event.isExternal) return;
     const note = show('offline-ready', 'modnn-web works offline now: this device can classify without the network.', dismissButton('OK', 'Dismiss this note'));
     const hide = () => {
       if (!note.contains(document.activeElement)) region.replaceChildren();
