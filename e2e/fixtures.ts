@@ -1,7 +1,7 @@
 /** Test fixtures: a real server on 127.0.0.1 serving the built app, and pages as devices. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test as base, expect, type Browser, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
 import { createSignalingServer, type SignalingServer } from '../signaling/server.ts';
 import { deviceContextOptions } from './browser.ts';
 
@@ -14,7 +14,7 @@ export interface Fixtures {
    * Opens a page in a fresh context: a separate device with its own storage. Service workers are
    * blocked (the app's would precache ~3 MB per device and serve its files) unless the test opts in.
    */
-  newDevice: (label: string, options?: { serviceWorkers?: 'allow' | 'block' }) => Promise<Page>;
+  newDevice: (label: string, options?: { serviceWorkers?: 'allow' | 'block'; emulate?: BrowserContextOptions }) => Promise<Page>;
 }
 
 export const test = base.extend<Fixtures>({
@@ -33,7 +33,7 @@ export const test = base.extend<Fixtures>({
     const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
     await use(async (label, options = {}) => {
       const blocked = options.serviceWorkers !== 'allow';
-      const context = await browser.newContext({ ...deviceContextOptions, serviceWorkers: blocked ? 'block' : 'allow' });
+      const context = await browser.newContext({ ...deviceContextOptions, ...options.emulate, serviceWorkers: blocked ? 'block' : 'allow' });
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error(`[${label}] page error: ${err.message}`));

@@ -66,6 +66,8 @@ interface Entry {
   view: PeerView;
   transport: PeerTransport;
   session: PeerSession | null;
+  /** Why the owner is removing it: the link's own close must not overwrite this. */
+  removedFor?: MeshError;
 }
 
 /** Failures worth another attempt while the worker is still in the room (not lies or garbage). */
@@ -187,8 +189,9 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     const entry = this.entries.get(peerId);
     if (!entry) return;
     this.inRoom.delete(peerId); // no automatic reconnect
+    entry.removedFor = new MeshError('ERR_PEER_LEFT', reason);
     entry.session?.leave(reason);
-    this.drop(peerId, new MeshError('ERR_PEER_LEFT', reason));
+    this.drop(peerId, entry.removedFor);
   }
 
   /** Tells every worker goodbye and leaves the room (page closing). */
@@ -239,7 +242,7 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
       entry.view.clockOffsetMs = session.clockOffsetMs;
       this.emit('change', undefined);
     });
-    session.on('close', (reason) => this.drop(peerId, reason ?? new MeshError('ERR_PEER_LEFT', 'the link closed'), entry));
+    session.on('close', (reason) => this.drop(peerId, entry.removedFor ?? reason ?? new MeshError('ERR_PEER_LEFT', 'the link closed'), entry));
     session.on('ready', (device) => this.onReady(peerId, entry, device));
   }
 

@@ -59,8 +59,8 @@ export interface ImageInputOptions {
 
 /** The drop zone with its buttons. Paste works anywhere on the page. */
 export function createImageInput({ onFile }: ImageInputOptions): HTMLElement {
-  const picker = h('input', { type: 'file', accept: 'image/*', class: 'visually-hidden', id: 'image-file', 'data-field': 'image-file', tabindex: '-1' });
-  const camera = h('input', { type: 'file', accept: 'image/*', capture: 'environment', class: 'visually-hidden', 'data-field': 'camera', tabindex: '-1' });
+  const picker = h('input', { type: 'file', accept: 'image/*', class: 'visually-hidden', id: 'image-file', 'data-field': 'image-file', tabindex: '-1', 'aria-label': 'Choose an image' });
+  const camera = h('input', { type: 'file', accept: 'image/*', capture: 'environment', class: 'visually-hidden', 'data-field': 'camera', tabindex: '-1', 'aria-label': 'Take a photo' });
   const chooseButton = h('button', { type: 'button' }, 'Choose an image');
   const cameraButton = h('button', { type: 'button', class: 'secondary' }, 'Take a photo');
   const zone = h(

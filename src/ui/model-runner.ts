@@ -140,6 +140,17 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     if (json.length !== 1) throw new Error('modnn-web: choose one model.json file together with its weight files (.bin)');
     const jsonFile = json[0] as File;
     const weights = files.filter((f) => f !== jsonFile);
+    // TF.js's file loader throws a bad JSON's error where no one can catch it: read it here first.
+    let manifestPaths: string[] = [];
+    try {
+      const parsed = JSON.parse(await jsonFile.text()) as { modelTopology?: unknown; weightsManifest?: unknown } | null;
+      if (typeof parsed?.modelTopology !== 'object' || !Array.isArray(parsed.weightsManifest)) throw new Error('it has no modelTopology or weightsManifest');
+      manifestPaths = (parsed.weightsManifest as { paths?: unknown }[]).flatMap((group) => (Array.isArray(group.paths) ? group.paths.map(String) : []));
+    } catch (err) {
+      throw new Error(`modnn-web: ${jsonFile.name} is not a TF.js LayersModel (${(err as Error).message})`, { cause: err });
+    }
+    const missing = manifestPaths.filter((p) => !weights.some((f) => f.name === p.split('/').pop()));
+    if (missing.length > 0) throw new Error(`modnn-web: the model’s weight file${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing: choose ${jsonFile.name} together with ${missing.length === 1 ? 'it' : 'them'}.`);
     let artifacts: ModelArtifactsLike;
     try {
       const handler = tf.io.browserFiles([jsonFile, ...weights]);
