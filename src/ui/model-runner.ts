@@ -141,7 +141,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     const jsonFile = json[0] as File;
     const weights = files.filter((f) => f !== jsonFile);
     // TF.js's file loader throws a bad JSON's error where no one can catch it: read it here first.
-    let manifestPaths: string[] = [];
+    let manifestPaths: string[];
     try {
       const parsed = JSON.parse(await jsonFile.text()) as { modelTopology?: unknown; weightsManifest?: unknown } | null;
       if (typeof parsed?.modelTopology !== 'object' || !Array.isArray(parsed.weightsManifest)) throw new Error('it has no modelTopology or weightsManifest');
