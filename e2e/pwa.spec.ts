@@ -105,6 +105,10 @@ test('once installed, the owner page starts and classifies with the network off,
   expect(result.failed).toEqual([]);
   expect(result.top.length).toBeGreaterThan(0);
   expect(result.top[0]?.probability).toBeGreaterThan(0);
+  // The built-in clothing classifier (real weights, served under models/) works offline too.
+  const clothing = await page.evaluate(() => (window as unknown as { modnn: Api }).modnn.classify({ model: 'clothing', scheme: 'owner' }));
+  expect(clothing.failed).toEqual([]);
+  expect(clothing.top[0]?.probability).toBeGreaterThan(0);
   expect(fromNetwork.filter((u) => !u.startsWith('data:'))).toEqual([]);
   // Nothing of ours failed to load: only the signaling WebSocket, which cannot work offline.
   expect(failed.filter((u) => !new URL(u).pathname.startsWith('/signal'))).toEqual([]);
