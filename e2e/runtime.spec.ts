@@ -45,8 +45,8 @@ test('every scheme gives the owner-alone answer, on VGG-16 and on a residual Mob
   const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
   for (const worker of workers) await expect(worker.locator('[data-field="backend"]')).not.toHaveText('measuring…');
   // The owner lists the backend each worker really runs (measured fastest: WASM on this machine).
-  await expect(owner.locator('td[data-field="backends"] strong')).toHaveCount(3);
-  await expect(owner.locator('td[data-field="backends"] strong').first()).toHaveText(/^(wasm|webgl|webgpu|cpu)/);
+  await expect(owner.locator('td[data-field="backend"] strong')).toHaveCount(3);
+  await expect(owner.locator('td[data-field="backend"] strong').first()).toHaveText(/^(wasm|webgl|webgpu|cpu)/);
   for (const model of ['vgg16-small', 'mobilenetv2']) {
     const alone = await classify(owner, { model, scheme: 'owner' });
     expect(alone.devices).toEqual(['owner']);

@@ -147,7 +147,8 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
   const extrasOf = (peerId: string): PeerExtras => {
     const capability = capabilities.get(peerId);
     const share = lastShare.get(peerId);
-    return { ...(capability ? { capability } : {}), ...(share !== undefined ? { share } : {}), tasks: tasksDone.get(peerId) ?? 0 };
+    const backend = backends.get(peerId) ?? capability?.backend;
+    return { ...(backend ? { backend } : {}), ...(capability ? { capability } : {}), ...(share !== undefined ? { share } : {}), tasks: tasksDone.get(peerId) ?? 0 };
   };
   const renderPeers = () => {
     const peers = mesh.peers();
@@ -177,8 +178,21 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
     sessionStorage.removeItem(ROOM_KEY);
     location.reload();
   });
-  // A worker's capability is known once it has profiled the selected model (shortly after it is ready).
-  mesh.on('peer-ready', () => setTimeout(refreshCapabilities, 2_000));
+  // Each worker's backend in use, asked once it is ready; its capability is known once it has
+  // profiled the selected model (shortly after).
+  const backends = new Map<string, string>();
+  mesh.on('peer-ready', ({ peerId }) => {
+    mesh.request(peerId, { method: 'runtime.info' }).then(
+      (reply) => {
+        const info = reply.meta as { backend?: unknown; adapter?: unknown } | null;
+        if (typeof info?.backend !== 'string') return;
+        backends.set(peerId, `${info.backend.slice(0, 20)}${typeof info.adapter === 'string' ? ` (${info.adapter.slice(0, 60)})` : ''}`);
+        renderPeers();
+      },
+      () => {}, // an old worker without the runtime: the list shows what it offers
+    );
+    setTimeout(refreshCapabilities, 2_000);
+  });
   mesh.on('change', renderPeers);
   mesh.on('signaling', (state) => {
     connection.dataset['signaling'] = state;

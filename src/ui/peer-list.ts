@@ -16,7 +16,9 @@ const STATE_LABEL: Record<PeerView['state'], string> = {
 
 /** What the page knows about a worker beyond the mesh's view. */
 export interface PeerExtras {
-  /** Backend in use and measured GFLOP/s on the selected model, once it answered. */
+  /** The backend the worker says it runs (asked once it is ready). */
+  backend?: string;
+  /** Measured GFLOP/s on the selected model, once it has profiled it. */
   capability?: { backend: string; gflops: number };
   /** Its share of the last image's FLOPs (0–1), and tasks done so far. */
   share?: number;
@@ -43,11 +45,10 @@ export function renderPeerList(container: HTMLElement, peers: readonly PeerView[
       { 'data-peer': p.peerId, 'data-state': p.state, class: `peer state-${p.state}` },
       h('th', { scope: 'row' }, name, p.reason ? h('div', { class: 'reason' }, p.reason) : null),
       h('td', { 'data-field': 'state' }, STATE_LABEL[p.state]),
-      h('td', { 'data-field': 'backend' }, extras.capability?.backend ?? (p.device ? `offers ${p.device.backends.join(', ')}` : '–')),
-      h('td', { 'data-field': 'capability' }, extras.capability ? `${extras.capability.gflops.toFixed(extras.capability.gflops < 10 ? 1 : 0)} GFLOP/s` : '–'),
+      h('td', { 'data-field': 'backend' }, extras.backend ? h('strong', {}, extras.backend) : p.device ? `offers ${p.device.backends.join(', ')}` : '–'),
+      h('td', { 'data-field': 'capability' }, extras.capability ? `${formatGflops(extras.capability.gflops)} GFLOP/s` : '–'),
       // A gone worker's last numbers would read as current: show none.
-      h('td', { 'data-field': 'rtt' }, gone ? '–' : formatMs(p.rttMs)),
-      h('td', { 'data-field': 'throughput' }, gone ? '–' : formatBytesPerSec(p.throughputBytesPerSec)),
+      h('td', { 'data-field': 'link' }, gone ? '–' : h('span', { 'data-field': 'throughput' }, formatBytesPerSec(p.throughputBytesPerSec)), gone ? null : h('span', { class: 'muted', 'data-field': 'rtt' }, ` · ${formatMs(p.rttMs)}`)),
       h('td', { 'data-field': 'share' }, extras.share === undefined ? '–' : `${Math.round(extras.share * 100)}%`),
       h('td', { 'data-field': 'tasks' }, String(extras.tasks ?? 0)),
       h('td', { class: 'actions' }, ...buttonsFor(p, name, actions)),
@@ -61,7 +62,7 @@ export function renderPeerList(container: HTMLElement, peers: readonly PeerView[
         'table',
         { class: 'peers' },
         h('caption', { class: 'visually-hidden' }, 'Workers in this room'),
-        h('thead', {}, h('tr', {}, ...['Device', 'State', 'Backend', 'Speed', 'RTT', 'Link', 'Last image', 'Tasks', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ...['Device', 'State', 'Backend', 'Speed', 'Link · RTT', 'Last image', 'Tasks', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...rows),
       ),
     ),
@@ -78,3 +79,5 @@ function buttonsFor(p: PeerView, name: string, actions: PeerActions): HTMLButton
   if (p.state === 'pending') return [button('Approve', '', `Approve ${name}`, actions.approve), button('Refuse', 'danger', `Refuse ${name}`, actions.refuse)];
   return [button('Remove', 'secondary', `Remove ${name}`, actions.remove)];
 }
+
+const formatGflops = (g: number): string => (g >= 10 ? g.toFixed(0) : g.toPrecision(2));

@@ -9,7 +9,7 @@ describe('describePlan', () => {
       '3 workers, fused blocks + sparse FC split (MSCC + FGCP): predicted 2.9× faster',
     );
     expect(describePlan(facts({ steps: 'bodp(1) bodp(1)', devices: ['owner', 'a'], predictedMs: 200, ownerAlonePredictedMs: 100, scheme: 'bodp', workersReady: 1 }))).toBe(
-      '1 worker, BODP per layer: predicted 0.5× slower (as you asked for this scheme)',
+      '1 worker, BODP per layer: predicted 0.50× the speed of this device alone (slower; as you asked for this scheme)',
     );
   });
 

@@ -25,7 +25,7 @@ export function describePlan(f: PlanFacts): string {
   if (workers > 0) {
     const how = STEP_WORDS.filter(([re]) => re.test(f.steps)).map(([, words]) => words);
     const gain = f.ownerAlonePredictedMs / f.predictedMs;
-    const predicted = Number.isFinite(gain) && gain > 0 ? `: predicted ${gain.toFixed(1)}× ${gain >= 1 ? 'faster' : 'slower (as you asked for this scheme)'}` : '';
+    const predicted = Number.isFinite(gain) && gain > 0 ? `: predicted ${gain >= 1 ? `${gain.toFixed(1)}× faster` : `${gain.toPrecision(2)}× the speed of this device alone (slower; as you asked for this scheme)`}` : '';
     return `${workers} worker${workers === 1 ? '' : 's'}, ${how.length > 0 ? how.join(' + ') : 'split'}${predicted}`;
   }
   if (f.scheme === 'owner') return 'This device alone, as chosen';
