@@ -5,3 +5,4 @@ export { fitLinear, profileCompute } from './profile.ts';
 export type { ComputeProfile, ProfileOptions, ProfileSample } from './profile.ts';
 export { centreCrop, preprocessImage } from './preprocess.ts';
 export type { PreprocessOptions, Preprocessed, RgbaImage } from './preprocess.ts';
+export { convFilterGradViaConv, runBackendKernel, useConvFilterGradViaConv } from './conv-filter-grad.ts';
