@@ -149,9 +149,9 @@ test('a model dropped into the owner page reaches the workers over the data chan
   );
 
   const { owner, workers } = await openMesh(newDevice, baseUrl, 2);
-  await owner.locator('input[type="file"]').setInputFiles([modelJson, weightsBin]);
-  await expect(owner.locator('[data-field="run-result"]')).toContainText('Loaded model.json');
-  const model = await owner.locator('select[aria-label="Model"]').inputValue();
+  await owner.locator('[data-field="model-files"]').setInputFiles([modelJson, weightsBin]);
+  await expect(owner.locator('[data-field="model-message"]')).toContainText('Loaded model.json');
+  const model = await owner.locator('[data-field="model"]').inputValue();
   expect(model).toMatch(/^package:[0-9a-f]{12}$/);
 
   const alone = await classify(owner, { model, scheme: 'owner' });
