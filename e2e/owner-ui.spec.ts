@@ -197,3 +197,22 @@ test('owner and worker pages have no serious accessibility violations, and the m
     expect(serious.map((v) => `${name}: ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
   }
 });
+
+test('a worker whose memory cannot hold the model is left out, with the reason shown', async ({ newDevice, baseUrl }) => {
+  const owner = await newDevice('owner');
+  await owner.goto(baseUrl);
+  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
+  const joinUrl = await owner.locator('input.join-link').inputValue();
+  // A phone that reports 10 MB of memory: the planner may use a quarter of it, less than this model's 3.7 MB of conv weights.
+  const small = await newDevice('small phone');
+  await small.addInitScript(() => Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 0.01 }));
+  await small.goto(joinUrl);
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(1, { timeout: 60_000 });
+  await owner.locator('[data-field="model"]').selectOption('vgg16-medium');
+  await owner.locator('[data-field="scheme"]').selectOption('fused');
+  await owner.locator('[data-field="image-file"]').setInputFiles({ name: 'shoe.png', mimeType: 'image/png', buffer: await makeImage(owner, { width: 200, height: 200 }) });
+  await expect(owner.locator('[data-field="top5"] li')).toHaveCount(5, { timeout: 60_000 });
+  await expect(owner.locator('[data-field="excluded"]')).toContainText(/weights need 3\.\d MB; the device offers about 2\.\d MB/);
+  await expect(owner.locator('[data-field="latency"]')).toContainText('on 1 device');
+  await expect(owner.locator('[data-field="plan"]')).toHaveText('Running alone: the model does not fit in the workers’ memory');
+});

@@ -155,7 +155,7 @@ export class Classifier {
    * worker that just joined does not make the next image wait for it.
    */
   async warmUp(): Promise<void> {
-    await this.profilePeers(this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId)));
+    await this.profilePeers(this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId) && memoryBudget(p) >= this.workerWeightBytes));
   }
 
   /** Each ready worker's backend and capability on this model, asked once and kept. */
