@@ -142,8 +142,13 @@ test('bad input gets a clear message and the page keeps working', async ({ newDe
   await expect(message).toContainText(/weights\.bin/);
   await expect(owner.locator('[data-field="model"]')).toHaveValue('vgg16-small');
 
-  await picker.setInputFiles({ name: 'shoe.png', mimeType: 'image/png', buffer: png });
-  await expect(owner.locator('[data-field="preview"] figcaption').first()).toContainText('shoe.png');
+  // Pasted (Ctrl/⌘+V) anywhere on the page.
+  await owner.evaluate((base64) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+  }, png.toString('base64'));
+  await expect(owner.locator('[data-field="preview"] figcaption').first()).toContainText('pasted.png');
   await expect(error).toBeHidden();
   await expect(owner.locator('[data-field="top5"] li')).toHaveCount(5);
 });
