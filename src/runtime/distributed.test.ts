@@ -3,15 +3,17 @@
  * owner + 3 workers, every scheme, distributed == owner alone; and nothing lost when a worker
  * hangs or leaves mid-inference.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageLink, memoryTransportPair } from '../mesh/index.ts';
-import type { Tensor3D } from '../model/index.ts';
+import { contentHash, packModel, packRunnable, type ModelArtifactsLike, type Tensor3D } from '../model/index.ts';
 import { planInference, type DeviceProfile, type PlannerOptions } from '../partition/index.ts';
 import { executeWhole } from './local-executor.ts';
 import { OwnerRuntime, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, type ModelSpec } from './protocol.ts';
-import { WorkerExecutor, resolveZooModel, type LoadedModel } from './worker-executor.ts';
+import { WorkerExecutor, loadPackage, resolveZooModel, type LoadedModel } from './worker-executor.ts';
 
 // Slow phones on a fast link, so that distributing pays and the planner's own choice distributes too.
 const profile = (id: string): DeviceProfile => ({ id, aMsPerFlop: 1e-4, bMs: 0.5, bandwidthBytesPerMs: 100_000, wakeMs: 1, memoryBytes: 1e9 });
@@ -155,4 +157,60 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
     expect(tf.memory().numTensors).toBe(before);
     image.dispose();
   });
+});
+
+/** The committed clothing classifier (public/models/clothing) as the app loads a model: a package. */
+function clothingArtifacts(): ModelArtifactsLike {
+  const dir = join(import.meta.dirname, '../../public/models/clothing');
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: Record<string, unknown>;
+    weightsManifest: { paths: string[]; weights: ModelArtifactsLike['weightSpecs'] }[];
+  };
+  const weightData = json.weightsManifest.flatMap((g) => g.paths).map((p) => {
+    const bytes = readFileSync(join(dir, p));
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  });
+  return { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData };
+}
+
+describe('the trained clothing classifier, distributed (owner + 3 workers)', () => {
+  const fixtures = (JSON.parse(readFileSync(join(import.meta.dirname, '../model/testdata/fashion-mnist-samples.json'), 'utf8')) as {
+    samples: { index: number; label: number; pixelsBase64: string }[];
+  }).samples;
+  const image = (pixelsBase64: string): Tensor3D =>
+    tf.tidy(() => tf.div(tf.tensor3d(Uint8Array.from(Buffer.from(pixelsBase64, 'base64')), [28, 28, 1], 'int32').toFloat(), 255));
+  const schemes: [string, PlannerOptions][] = [
+    ['bodp', { spatialSchemes: ['bodp'], maxFusedDepth: 1 }],
+    ['grid', { spatialSchemes: ['grid'], maxFusedDepth: 1 }],
+    ['fused', { spatialSchemes: ['fused'] }],
+  ];
+  let loaded: Promise<LoadedModel> | undefined;
+
+  it.each(schemes)('%s + MSCC/FGCP on the pruned Dense layers: same class and outputs as the owner alone', async (scheme, options) => {
+    loaded ??= loadPackage(tf, packModel(clothingArtifacts()));
+    const model = await loaded;
+    expect(model.weights.sparse.size).toBeGreaterThanOrEqual(2);
+    const bytes = packRunnable(model.graph, model.weights);
+    const spec: ModelSpec = { kind: 'package', hash: await contentHash(bytes), bytes: bytes.byteLength };
+    const plan = planInference(model.graph, DEVICES, {
+      ...options, fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false, fcWeights: model.weights.sparse,
+    });
+    // The convolutions run under the scheme asked for, and the pruned FC layers are really split
+    // by MSCC + FGCP across devices, not left on the owner.
+    expect(plan.steps.some((s) => s.step.kind === 'spatial' && s.step.scheme === scheme)).toBe(true);
+    const fc = plan.steps.flatMap((s) => (s.step.kind === 'fc' ? [s.step] : []));
+    expect(fc.filter((step) => step.scheme === 'msccFgcp' && step.workers.length > 1).length).toBeGreaterThanOrEqual(2);
+    const mesh = connectWorkers(['w1', 'w2', 'w3']);
+    const runtime = new OwnerRuntime({ tf, spec, model, packageBytes: bytes });
+    expect(await runtime.prepare(plan, mesh.ports)).toEqual([]);
+    for (const sample of fixtures.slice(0, 4)) {
+      const x = image(sample.pixelsBase64);
+      const result = await runtime.infer(plan, mesh.ports, x);
+      expect(result.failed).toEqual([]);
+      expect(maxDiffFromAlone(model, x, result)).toBeLessThan(1e-4);
+      expect(argmax(result.output)).toBe(sample.label);
+      x.dispose();
+    }
+    for (const executor of mesh.executors) expect(executor.stats.tasks).toBeGreaterThan(0);
+  }, 60_000);
 });
