@@ -51,6 +51,8 @@ describe('Classifier', () => {
     const maxDiff = mesh.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - (alone.logits[i] as number))), 0);
     expect(maxDiff).toBeLessThan(1e-4);
     expect(mesh.top.reduce((s, t) => s + t.probability, 0)).toBeLessThanOrEqual(1 + 1e-6);
+    // VGG-16 ends in a softmax: its output already is the probabilities, not softmaxed again.
+    for (const t of alone.top) expect(t.probability).toBeCloseTo(alone.logits[t.index] as number, 6);
 
     // The trace places each worker task on the owner's timeline: sent, computed, returned, in that order.
     const remote = mesh.result.trace.filter((t) => t.device > 0 && t.outcome === 'ok');

@@ -27,6 +27,7 @@ export interface ClassifyOptions {
 
 export interface Classification {
   top: { index: number; probability: number }[];
+  /** The model's output: logits, or probabilities when its last layer is a softmax (then `top` reads them as they are). */
   logits: Float32Array;
   /** Devices the plan used (ids; 'owner' first) and the ones the planner left out, with why. */
   devices: string[];
@@ -63,12 +64,22 @@ const SCHEME_OPTIONS: Record<Exclude<Scheme, 'auto' | 'owner'>, PlannerOptions> 
 const DEFAULT_BYTES_PER_MS = 5_000;
 const DEFAULT_WAKE_MS = 3;
 
-function softmaxTop(logits: Float32Array, k: number): { index: number; probability: number }[] {
-  const max = Math.max(...logits);
-  const exps = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps
-    .map((e, index) => ({ index, probability: e / sum }))
+/**
+ * The k most likely classes. A model whose last layer is a softmax already gives probabilities
+ * (applying softmax again would flatten them towards uniform); otherwise its logits are turned
+ * into probabilities here.
+ */
+function topClasses(output: Float32Array, k: number, isProbabilities: boolean): { index: number; probability: number }[] {
+  let probabilities: number[];
+  if (isProbabilities) probabilities = Array.from(output);
+  else {
+    const max = Math.max(...output);
+    const exps = Array.from(output, (v) => Math.exp(v - max));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    probabilities = exps.map((e) => e / sum);
+  }
+  return probabilities
+    .map((probability, index) => ({ index, probability }))
     .sort((a, b) => b.probability - a.probability)
     .slice(0, k);
 }
@@ -85,8 +96,13 @@ export class Classifier {
   private readonly answeredProfiles = new Map<string, WorkerProfile>();
   /** Bytes of weights a worker must hold for this model (its convolutions; FC slices come with plans). */
   private readonly workerWeightBytes: number;
+  /** Whether the model's output is already a softmax (probabilities, not logits). */
+  private readonly outputIsSoftmax: boolean;
 
   constructor(private readonly options: ClassifierOptions) {
+    const { graph } = options.model;
+    const last = graph.nodes[graph.outputId]?.attrs as { op?: string; activation?: { kind?: string } } | undefined;
+    this.outputIsSoftmax = last?.op === 'softmax' || last?.activation?.kind === 'softmax';
     const kept = new Set(workerWeightNames(options.model.graph));
     this.workerWeightBytes = sum([...options.model.weights.dense].filter(([name]) => kept.has(name)), ([, w]) => w.values.byteLength);
     this.runtime = new OwnerRuntime({
@@ -135,7 +151,7 @@ export class Classifier {
     for (const { deviceId, reason } of [...prepareFailures, ...result.failed]) this.suspended.set(deviceId, reason);
     this.refreshProfiles(plan, result);
     return {
-      top: softmaxTop(result.output, options.top ?? 5),
+      top: topClasses(result.output, options.top ?? 5, this.outputIsSoftmax),
       logits: result.output,
       devices: plan.devices.map((d) => d.id),
       excluded: [
