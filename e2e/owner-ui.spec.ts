@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { devices, type Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
+import { fashionSamples, photoOf, type FashionSample } from './images.ts';
 
 const screenshotDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 
@@ -98,8 +99,12 @@ for (const size of sizes) {
     await expect(owner.locator('tr.peer[data-state="ready"] td[data-field="tasks"]').first()).not.toHaveText('0');
     await expect(workerPages[0]!.locator('[data-field="tasks"]')).not.toHaveText('0 (0 rows)');
 
-    const shot = await owner.screenshot({ fullPage: true });
-    await testInfo.attach(`owner-${size.name}`, { body: shot, contentType: 'image/png' });
+    // The built-in clothing model on a photo-like ankle boot: the README's screenshots.
+    const boot = (await fashionSamples()).find((x) => x.name === 'Ankle boot') as FashionSample;
+    await owner.locator('[data-field="model"]').selectOption('clothing');
+    await owner.locator('[data-field="image-file"]').setInputFiles({ name: 'ankle-boot.png', mimeType: 'image/png', buffer: await photoOf(owner, boot) });
+    await expect(owner.locator('[data-field="answer"]')).toContainText('Ankle boot', { timeout: 60_000 });
+    await testInfo.attach(`owner-${size.name}`, { body: await owner.screenshot({ fullPage: true }), contentType: 'image/png' });
     if (process.env['UPDATE_SCREENSHOTS']) {
       await mkdir(screenshotDir, { recursive: true });
       await owner.screenshot({ fullPage: true, path: path.join(screenshotDir, `owner-${size.name}.png`) });
