@@ -10,7 +10,7 @@ const deepImportPatterns = [{
 }];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'bench/results/', '.device/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
