@@ -38,8 +38,11 @@ export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ 
     location.assign(url.toString());
   });
   void backendInUse.then(
-    (b) => backendSelect.options[0] && (backendSelect.options[0].textContent = `fastest measured${backendSelect.value ? '' : ` (${b.name})`}`),
-    () => {},
+    (b) => {
+      const fastest = backendSelect.options[0];
+      if (fastest && !backendSelect.value) fastest.textContent = `fastest measured (${b.name})`;
+    },
+    () => {}, // the header shows why there is no backend
   );
 
   const loadModelFiles = (files: File[]) => {
