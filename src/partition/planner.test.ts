@@ -127,6 +127,57 @@ describe('planInference', () => {
   });
 });
 
+describe('planInference benchmark options', () => {
+  const forced = { allowOwnerOnly: false, excludeDevices: false, fcWeights: smallVggWeights.sparse, fcSchemes: ['outputSplit'] } as const;
+  const hetero = [phone('owner', 4, 20), phone('half', 2, 20), phone('quarter', 1, 20), phone('eighth', 0.5, 20)];
+  const rowsPerDevice = (plan: ReturnType<typeof planInference>): number[][] =>
+    plan.steps.flatMap((s) => (s.step.kind === 'spatial' ? [s.step.slices.map((slice) => slice.tile.rows.end - slice.tile.rows.start + 1)] : []));
+
+  it('the defaults of the new options leave every plan as it was', () => {
+    const devices = [phone('owner', 4, 20), phone('a', 8, 20), phone('b', 2, 5)];
+    const base = planInference(smallVgg.graph, devices, { fcWeights: smallVggWeights.sparse });
+    expect(planInference(smallVgg.graph, devices, { fcWeights: smallVggWeights.sparse, equalSplit: false, ownerComputes: true })).toEqual(base);
+  });
+
+  it('equalSplit=true gives every device the same rows (±1) however different they are; the default biases them', () => {
+    const equal = planInference(smallVgg.graph, hetero, { ...forced, spatialSchemes: ['bodp'], maxFusedDepth: 1, equalSplit: true });
+    for (const rows of rowsPerDevice(equal)) expect(Math.max(...rows) - Math.min(...rows)).toBeLessThanOrEqual(1);
+    const biased = planInference(smallVgg.graph, hetero, { ...forced, spatialSchemes: ['bodp'], maxFusedDepth: 1 });
+    const first = rowsPerDevice(biased)[0] as number[];
+    expect(first[0]).toBeGreaterThan(first[3] as number);
+  });
+
+  it.each([['bodp', 1], ['fused', 8], ['grid', 1]] as const)('ownerComputes=false with %s: the owner gets no tile and no FC columns; the workers get them all', (scheme, maxFusedDepth) => {
+    const devices = [phone('owner', 1, 10), phone('a', 1, 10), phone('b', 1, 10), phone('c', 1, 10)];
+    const plan = planInference(smallVgg.graph, devices, { ...forced, spatialSchemes: [scheme], maxFusedDepth, ownerComputes: false });
+    const ownerTiles = plan.steps.flatMap((s) => (s.step.kind === 'spatial' ? s.step.slices.filter((slice) => slice.device === 0 && slice.tile.rows.end >= slice.tile.rows.start) : []));
+    expect(ownerTiles).toEqual([]);
+    const fc = plan.steps.filter((s) => s.step.kind === 'fc');
+    expect(fc.length).toBeGreaterThan(0);
+    for (const s of fc) {
+      if (s.step.kind !== 'fc') continue;
+      expect(s.step.workers.filter((w) => w.device === 0 && w.weights.values.length > 0)).toEqual([]);
+    }
+    expect(plan.steps.some((s) => s.step.kind === 'spatial' && s.step.slices.some((slice) => slice.device === 3))).toBe(true);
+  });
+
+  it('ownerComputes=false with one worker: the worker does every split step', () => {
+    const plan = planInference(smallVgg.graph, [phone('owner', 1, 10), phone('a', 1, 10)], { ...forced, spatialSchemes: ['fused'], ownerComputes: false });
+    const spatial = plan.steps.filter((s) => s.step.kind === 'spatial');
+    expect(spatial.length).toBeGreaterThan(0);
+    expect(plan.computeMs[1]).toBeGreaterThan(0);
+    // What stays on the owner is only what cannot be split (flatten, and the like).
+    for (const s of spatial) expect(s.prediction.computeMs[0]).toBe(0);
+  });
+
+  it('fcSchemes=[] keeps pruned Dense layers on the owner even when a spatial scheme is forced', () => {
+    const devices = [phone('owner', 1, 10), phone('a', 1, 10)];
+    const plan = planInference(smallVgg.graph, devices, { ...forced, spatialSchemes: ['fused'], fcSchemes: [] });
+    expect(plan.steps.some((s) => s.step.kind === 'fc')).toBe(false);
+    expect(plan.steps.some((s) => s.step.kind === 'spatial')).toBe(true);
+  });
+});
+
 describe('planInference on VGG-16 at 224×224 (the paper setting)', () => {
   it('plans five devices, MSCC + FGCP on the pruned fc6 (25088 × 4096, 4%) included, in seconds', () => {
     const vgg = buildVgg16();

@@ -49,6 +49,17 @@ export interface PlannerOptions {
    * rows between devices while the step's predicted latency falls (default false: the paper's BODP).
    */
   readonly bandwidthAware?: boolean;
+  /**
+   * Split strips and FC columns equally among the devices instead of by capability (default
+   * false: BODP's biased split). The 2D grid is always equal. For measuring what the bias gains.
+   */
+  readonly equalSplit?: boolean;
+  /**
+   * Whether the owner computes a share of distributed steps (default true). False gives the owner
+   * no strip, tile or FC columns, so the workers do all the work that can be split (for measuring
+   * the mesh's overhead); steps that cannot be split still run on the owner.
+   */
+  readonly ownerComputes?: boolean;
 }
 
 /** A step and what the cost model predicts for it. */
@@ -96,6 +107,13 @@ interface Context {
    * used only to decide which devices to leave out, where only the total latency matters.
    */
   readonly quick: boolean;
+}
+
+/** The weights strips and FC columns are split by: capabilities, or equal; the owner's 0 when it does not compute. */
+function splitWeights(devices: readonly DeviceProfile[], options: PlannerOptions): number[] {
+  const weights = devices.map((d) => ((options.equalSplit ?? false) ? 1 : capability(d)));
+  if (!(options.ownerComputes ?? true) && devices.length > 1) weights[0] = 0;
+  return weights;
 }
 
 function node(graph: ModelGraph, id: number): GraphNode {
@@ -183,7 +201,10 @@ function spatialCandidate(context: Context, nodeIds: readonly number[], depth: n
   const outputHw: [number, number] = [output.outputShape[0] as number, output.outputShape[1] as number];
   if (scheme === 'grid') {
     const grid: [number, number] = options.grid === undefined ? squarestGrid(devices.length) : [options.grid[0], options.grid[1]];
-    return stripStep(context, nodeIds, depth, scheme, gridTiling(outputHw, grid[0], grid[1], devices.length), grid);
+    let tiles = gridTiling(outputHw, grid[0], grid[1], devices.length);
+    // Without the owner, its tiles go round the workers instead.
+    if (context.capabilities[0] === 0) tiles = tiles.map((t, i) => ({ ...t, device: 1 + (i % (devices.length - 1)) }));
+    return stripStep(context, nodeIds, depth, scheme, tiles, grid);
   }
   const axis = options.axis ?? 'rows';
   if (options.bandwidthAware ?? false) return rebalance(context, nodeIds, depth, scheme, outputHw, axis);
@@ -215,8 +236,9 @@ function estimateOutputSplit(context: Context, graphNode: GraphNode, matrix: Csr
 }
 
 function fcCandidates(context: Context, graphNode: GraphNode, matrix: CsrMatrix): PlannedStep[] {
-  if (context.quick) return [estimateOutputSplit(context, graphNode, matrix)];
   const schemes = context.options.fcSchemes ?? ['outputSplit', 'msccFgcp'];
+  if (schemes.length === 0) return [];
+  if (context.quick) return [estimateOutputSplit(context, graphNode, matrix)];
   const candidates: PlannedStep[] = [];
   for (const scheme of schemes) {
     const partition = fcPartition(context, graphNode, matrix, scheme);
@@ -299,7 +321,7 @@ function mergeOwnerSteps(context: Context, steps: readonly PlannedStep[]): Plann
 }
 
 function planForDevices(graph: ModelGraph, devices: readonly DeviceProfile[], options: PlannerOptions, fcCache: Map<string, FcPartition>, quick = false): PlannedStep[] {
-  const context: Context = { graph, devices, capabilities: devices.map(capability), options, fcCache, quick };
+  const context: Context = { graph, devices, capabilities: splitWeights(devices, options), options, fcCache, quick };
   const units = layerUnits(graph);
   const steps: PlannedStep[] = [];
   let segment: LayerUnit[] = [];

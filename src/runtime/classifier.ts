@@ -19,10 +19,37 @@ export interface OwnerMeshLike {
 export type Scheme = 'auto' | 'bodp' | 'fused' | 'grid' | 'owner';
 export const SCHEMES: readonly Scheme[] = ['auto', 'bodp', 'fused', 'grid', 'owner'];
 
+/** How Dense layers with pruned weights run: the scheme's own choice, or one forced. */
+export type FcChoice = 'auto' | 'msccFgcp' | 'outputSplit' | 'owner';
+
 export interface ClassifyOptions {
   scheme?: Scheme;
   /** How many top classes to return. Default 5. */
   top?: number;
+  /**
+   * Pruned Dense layers: 'auto' (default) keeps the scheme's choice (the planner's for 'auto',
+   * MSCC + FGCP for 'bodp', the output split for 'fused' and 'grid'); the others force one, 'owner'
+   * keeping them on this device.
+   */
+  fc?: FcChoice;
+  /** 'biased' (default): shares follow measured capabilities (BODP); 'equal': the same share for every device. */
+  split?: 'biased' | 'equal';
+  /** False: this device computes no share of a distributed step, the workers do (default true). */
+  ownerComputes?: boolean;
+  /** False: keep the plan already made for these devices and options even when measured speeds drifted (default true: re-plan). */
+  replan?: boolean;
+  /** Forget what was measured of the workers (profiles, speeds, failures) and ask them again, as after they changed. Default false. */
+  reprofile?: boolean;
+}
+
+/** The planner options a classification's own options add. */
+function optionPlannerOptions(options: ClassifyOptions): PlannerOptions {
+  const fc = options.fc ?? 'auto';
+  return {
+    ...(fc === 'auto' ? {} : { fcSchemes: fc === 'owner' ? [] : [fc] }),
+    ...(options.split === 'equal' ? { equalSplit: true } : {}),
+    ...(options.ownerComputes === false ? { ownerComputes: false } : {}),
+  };
 }
 
 export interface Classification {
@@ -38,6 +65,10 @@ export interface Classification {
   predictedMs: number;
   ownerAlonePredictedMs: number;
   result: InferenceResult;
+  /** Workers left out because they failed or were late on an earlier image, with why. */
+  suspended: { deviceId: string; reason: string }[];
+  /** Bytes of pruned Dense weights each device of the plan holds for it (CSR: value and column index per nonzero), by id. */
+  fcWeightBytes: Record<string, number>;
 }
 
 export interface ClassifierOptions {
@@ -118,6 +149,12 @@ export class Classifier {
   /** Classifies `image` ([H, W, C], the model's input size). The answer is always complete. */
   async classify(image: Tensor3D, options: ClassifyOptions = {}): Promise<Classification> {
     const scheme = options.scheme ?? 'auto';
+    if (options.reprofile) {
+      this.workerProfiles.clear();
+      this.answeredProfiles.clear();
+      this.suspended.clear();
+      for (const id of this.measured.keys()) if (id !== 'owner') this.measured.delete(id);
+    }
     const candidates = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId));
     const tooSmall = candidates.filter((p) => memoryBudget(p) < this.workerWeightBytes);
     const peers = candidates.filter((p) => !tooSmall.includes(p));
@@ -134,7 +171,7 @@ export class Classifier {
       })),
     ];
     const devices = initial.map((d) => this.measured.get(d.id) ?? d);
-    const plan = this.planFor(scheme, devices);
+    const plan = this.planFor(scheme, devices, options);
     const offsets = new Map(peers.map((p) => [p.peerId, p.clockOffsetMs]));
     const ports = new Map<string, WorkerPort>(
       plan.devices.slice(1).map((d) => [
@@ -163,6 +200,8 @@ export class Classifier {
       predictedMs: plan.predictedMs,
       ownerAlonePredictedMs: plan.ownerAloneMs,
       result,
+      suspended: [...this.suspended].map(([deviceId, reason]) => ({ deviceId, reason })),
+      fcWeightBytes: fcWeightBytes(plan, this.options.model.graph, this.options.model.weights.sparse),
     };
   }
 
@@ -207,9 +246,11 @@ export class Classifier {
    * Plans are kept per scheme and device set, and made again when a join or leave changes the
    * set or a device's measured speed or link has drifted by more than a quarter since.
    */
-  private planFor(scheme: Scheme, devices: DeviceProfile[]): Plan {
-    const key = `${scheme}|${devices.map((d) => d.id).join(',')}`;
+  private planFor(scheme: Scheme, devices: DeviceProfile[], options: ClassifyOptions = {}): Plan {
+    const extra = scheme === 'owner' ? {} : optionPlannerOptions(options);
+    const key = `${scheme}|${JSON.stringify(extra)}|${devices.map((d) => d.id).join(',')}`;
     const kept = this.plans.get(key);
+    if (kept && options.replan === false) return kept.plan;
     const drifted = (a: number, b: number) => Math.abs(a - b) > 0.25 * Math.min(a, b);
     const stale =
       !kept ||
@@ -220,7 +261,7 @@ export class Classifier {
     if (!stale) return kept.plan;
     const forced = scheme === 'auto' || scheme === 'owner' ? {} : SCHEME_OPTIONS[scheme];
     const used = scheme === 'owner' ? devices.slice(0, 1) : devices;
-    const plan = planInference(this.options.model.graph, used, { ...forced, fcWeights: this.options.model.weights.sparse });
+    const plan = planInference(this.options.model.graph, used, { ...forced, ...extra, fcWeights: this.options.model.weights.sparse });
     this.plans.set(key, { plan, basis: used });
     return plan;
   }
@@ -268,6 +309,28 @@ function describeSteps(plan: Plan): string {
     else parts.push(label);
   }
   return parts.join(' ');
+}
+
+/**
+ * Pruned Dense weights per device of a plan (CSR: 8 bytes per nonzero): each device's FC slices,
+ * and the whole matrix on the owner for a pruned Dense layer it runs alone.
+ */
+function fcWeightBytes(plan: Plan, graph: LoadedModel['graph'], sparse: LoadedModel['weights']['sparse']): Record<string, number> {
+  const bytes: Record<string, number> = Object.fromEntries(plan.devices.map((d) => [d.id, 0]));
+  const add = (id: string | undefined, nonzeros: number) => {
+    if (id !== undefined) bytes[id] = (bytes[id] ?? 0) + 8 * nonzeros;
+  };
+  for (const { step } of plan.steps) {
+    if (step.kind === 'fc') {
+      for (const w of step.workers) add(plan.devices[w.device]?.id, w.weights.values.length);
+    } else if (step.kind === 'owner') {
+      for (const nodeId of step.nodeIds) {
+        const kernel = sparse.get(graph.nodes[nodeId]?.weights[0]?.name ?? '');
+        if (kernel) add(plan.devices[0]?.id, kernel.values.length);
+      }
+    }
+  }
+  return bytes;
 }
 
 /** The memory the planner may use on a worker: a quarter of what its browser reports (2 GB when it says nothing). */

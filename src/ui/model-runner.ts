@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { preprocessImage, profileCompute, type BackendChoice, type RgbaImage } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
 import { contentHash, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
-import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type Classification, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
+import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type Classification, type ClassifyOptions, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { BUILT_IN_MODELS, DEFAULT_MODEL, type InputHandling } from './models.ts';
 
 export interface ClassifyRequest {
@@ -21,6 +21,12 @@ export interface ClassifyRequest {
   values?: number[];
   /** Also time this image on the owner alone when the last such measurement is stale. Default false. */
   compareAlone?: boolean;
+  /** For benchmarks (see ClassifyOptions): Dense-layer scheme, equal split, owner computing nothing, keep the plan, re-measure the workers. */
+  fc?: ClassifyOptions['fc'];
+  split?: ClassifyOptions['split'];
+  ownerComputes?: boolean;
+  replan?: boolean;
+  reprofile?: boolean;
 }
 
 /** A plain-data summary of a classification (what the page API returns and the page shows). */
@@ -32,6 +38,10 @@ export interface ClassifySummary {
   devices: string[];
   excluded: { deviceId: string; reason: string }[];
   failed: { deviceId: string; reason: string }[];
+  /** Workers left out because they failed or were late on an earlier image. */
+  suspended: { deviceId: string; reason: string }[];
+  /** Bytes of pruned Dense weights each device of the plan holds, by id. */
+  fcWeightBytes: Record<string, number>;
   steps: string;
   totalMs: number;
   predictedMs: number;
@@ -208,7 +218,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       ? tf.tensor3d(request.values, shape, 'float32')
       : tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', request.seed ?? 1);
     try {
-      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto' });
+      const { fc, split, ownerComputes, replan, reprofile } = request;
+      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile });
       if (c.devices.length === 1) aloneTimes.set(modelId, { ms: c.result.totalMs, atMs: performance.now() });
       else if (request.compareAlone) {
         const last = aloneTimes.get(modelId);
@@ -227,6 +238,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
         devices: c.devices,
         excluded: c.excluded,
         failed: c.result.failed,
+        suspended: c.suspended,
+        fcWeightBytes: c.fcWeightBytes,
         steps: c.steps,
         totalMs: c.result.totalMs,
         predictedMs: c.predictedMs,
