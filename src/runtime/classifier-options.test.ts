@@ -134,6 +134,17 @@ describe('Classifier options for benchmarks', () => {
     expect(after.predictedMs).not.toBe(before.predictedMs);
   });
 
+  it('workers: only the named workers are used', async () => {
+    const model = await resolveZooModel(spec);
+    const classifier = new Classifier({ tf, mesh: fakeMesh(['w1', 'w2', 'w3']), spec, model, ownerProfile: OWNER_PROFILE });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 16);
+    const some = await classifier.classify(image, { scheme: 'fused', workers: ['w3', 'w1'] });
+    const all = await classifier.classify(image, { scheme: 'fused' });
+    image.dispose();
+    expect(some.devices).toEqual(['owner', 'w1', 'w3']);
+    expect(all.devices).toEqual(['owner', 'w1', 'w2', 'w3']);
+  });
+
   it('reprofile: true asks the workers for their profile again; otherwise it is asked once', async () => {
     const model = await resolveZooModel(spec);
     const mesh = fakeMesh(['w1']);

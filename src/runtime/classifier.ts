@@ -38,6 +38,8 @@ export interface ClassifyOptions {
   ownerComputes?: boolean;
   /** False: keep the plan already made for these devices and options even when measured speeds drifted (default true: re-plan). */
   replan?: boolean;
+  /** Only these workers (peer ids) may be used; default every ready one. */
+  workers?: readonly string[];
   /** Forget what was measured of the workers (profiles, speeds, failures) and ask them again, as after they changed. Default false. */
   reprofile?: boolean;
 }
@@ -155,7 +157,8 @@ export class Classifier {
       this.suspended.clear();
       for (const id of this.measured.keys()) if (id !== 'owner') this.measured.delete(id);
     }
-    const candidates = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId));
+    const allowed = (p: PeerView) => !this.suspended.has(p.peerId) && (options.workers === undefined || options.workers.includes(p.peerId));
+    const candidates = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter(allowed);
     const tooSmall = candidates.filter((p) => memoryBudget(p) < this.workerWeightBytes);
     const peers = candidates.filter((p) => !tooSmall.includes(p));
     const profiled = await this.profilePeers(peers);

@@ -27,6 +27,8 @@ export interface ClassifyRequest {
   ownerComputes?: boolean;
   replan?: boolean;
   reprofile?: boolean;
+  /** Only these workers (peer ids); default every ready one. */
+  workers?: string[];
 }
 
 /** A plain-data summary of a classification (what the page API returns and the page shows). */
@@ -218,8 +220,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       ? tf.tensor3d(request.values, shape, 'float32')
       : tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', request.seed ?? 1);
     try {
-      const { fc, split, ownerComputes, replan, reprofile } = request;
-      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile });
+      const { fc, split, ownerComputes, replan, reprofile, workers } = request;
+      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers });
       if (c.devices.length === 1) aloneTimes.set(modelId, { ms: c.result.totalMs, atMs: performance.now() });
       else if (request.compareAlone) {
         const last = aloneTimes.get(modelId);
