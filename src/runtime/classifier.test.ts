@@ -71,6 +71,22 @@ describe('Classifier', () => {
     expect(classifier.profiles().get('owner')).toBeDefined();
   });
 
+  it('keeps no tensor behind on the owner, image after image, alone and across the mesh', async () => {
+    const model = await resolveZooModel(spec);
+    const classifier = new Classifier({ tf, mesh: fakeMesh(['w1', 'w2']), spec, model, ownerProfile: { aMsPerFlop: 1e-5, bMs: 0.1 } });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 7);
+    // The first images make the weights' tensors (kept for the model's life) and backend state.
+    for (const scheme of ['owner', 'bodp', 'fused', 'auto'] as const) await classify(scheme);
+    const before = tf.memory().numTensors;
+    for (const scheme of ['owner', 'bodp', 'fused', 'owner', 'auto'] as const) await classify(scheme);
+    expect(tf.memory().numTensors).toBe(before);
+    image.dispose();
+
+    async function classify(scheme: 'owner' | 'bodp' | 'fused' | 'auto'): Promise<void> {
+      await classifier.classify(image, { scheme });
+    }
+  });
+
   it('leaves out a worker whose memory cannot hold the model’s weights, and says why', async () => {
     const model = await resolveZooModel(spec);
     // This model's conv weights are ~0.1 MB; a device reporting 0.0001 GB gives the planner ~27 kB.

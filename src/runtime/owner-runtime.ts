@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
-import { shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
+import { csrVecMul, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
 import { sliceCost, type FcStep, type Plan, type PlannedStep, type SpatialStep, type TileSlice } from '../partition/index.ts';
 import {
   addFcPartial,
@@ -196,7 +196,7 @@ export class OwnerRuntime {
 
   /** Runs one inference of `plan` on `input` ([H, W, C]); the answer is always complete. */
   async infer(plan: Plan, ports: ReadonlyMap<string, WorkerPort>, input: Tensor3D): Promise<InferenceResult> {
-    const { tf, model } = this.options;
+    const { model } = this.options;
     const { graph } = model;
     const start = this.now();
     const trace: TaskTrace[] = [];
@@ -214,7 +214,7 @@ export class OwnerRuntime {
         const { step } = planned;
         if (step.kind === 'owner') {
           const t0 = this.now() - start;
-          for (const id of step.nodeIds) values.set(id, runWhole(tf, graph, model.weights, this.node(id), values, {}));
+          for (const id of step.nodeIds) values.set(id, await this.runOwnerNode(this.node(id), values));
           const flops = step.nodeIds.reduce((sum, id) => sum + this.node(id).flops, 0);
           const t1 = this.now() - start;
           trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: step.nodeIds.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
@@ -231,6 +231,21 @@ export class OwnerRuntime {
     } finally {
       for (const [id, tensor] of values) if (id !== graph.inputId) tensor.dispose();
     }
+  }
+
+  /**
+   * One node on the owner, whole. A pruned Dense layer is multiplied in its sparse form (densified,
+   * VGG-16's fc6 alone would be 411 MB per image); everything else runs in a `tidy` so no
+   * intermediate outlives the node.
+   */
+  private async runOwnerNode(node: GraphNode, values: Map<number, Tensor>): Promise<Tensor> {
+    const { tf, model } = this.options;
+    const kernel = node.attrs.op === 'dense' ? model.weights.sparse.get(node.weights[0]?.name ?? '') : undefined;
+    const input = values.get(node.inputs[0] as number);
+    // A Dense layer applied per position (input not flat) takes the general path.
+    if (!kernel || !input || shapeSize(input.shape) !== kernel.rows) return tf.tidy(() => runWhole(tf, model.graph, model.weights, node, values, {}));
+    const y = csrVecMul((await input.data()), kernel);
+    return tf.tidy(() => finishFc(tf, model.weights, node, y));
   }
 
   private node(id: number): GraphNode {

@@ -4,6 +4,30 @@ import type { ModelWeights } from '../weights.ts';
 import { denseWeight } from '../weights.ts';
 import type { Tensor, Tensor3D, TfModule } from './tfModule.ts';
 
+/**
+ * Weights as tensors, made once per model and backend instead of uploaded again for every node
+ * run (every tile a worker computes, every image the owner runs): on WebGPU the upload cost more
+ * than the convolutions. Kept out of `tidy` scopes; they live as long as their model's weights.
+ * Sparse (pruned Dense) kernels are not cached: densified they can be hundreds of MB (fc6).
+ */
+const weightTensors = new WeakMap<ModelWeights, Map<string, Tensor>>();
+
+function weightTensor(tf: TfModule, weights: ModelWeights, name: string, shape: readonly number[]): Tensor {
+  if (weights.sparse.has(name)) return tf.tensor(denseWeight(weights, name, shape), [...shape]);
+  let cache = weightTensors.get(weights);
+  if (!cache) {
+    cache = new Map();
+    weightTensors.set(weights, cache);
+  }
+  const key = `${tf.getBackend()}:${name}`;
+  let tensor = cache.get(key);
+  if (!tensor || tensor.isDisposed) {
+    tensor = tf.keep(tf.tensor(denseWeight(weights, name, shape), [...shape]));
+    cache.set(key, tensor);
+  }
+  return tensor;
+}
+
 /** One prepared input of a node: a band of its producer's output and the border padding to add. */
 export interface PaddedInput {
   readonly band: Tensor;
@@ -64,7 +88,7 @@ function windowOp(tf: TfModule, node: GraphNode, weights: ModelWeights, input: P
   const weight = (index: number): Tensor => {
     const ref = node.weights[index];
     if (ref === undefined) throw new ModelError('ERR_MODEL_WEIGHTS', `applyNode: '${node.name}' has no weight #${index}`);
-    return tf.tensor(denseWeight(weights, ref.name, ref.shape), [...ref.shape]);
+    return weightTensor(tf, weights, ref.name, ref.shape);
   };
   switch (attrs.op) {
     case 'conv2d': {
@@ -122,7 +146,7 @@ export function applyNode(tf: TfModule, node: GraphNode, weights: ModelWeights, 
   const weight = (index: number): Tensor => {
     const ref = node.weights[index];
     if (ref === undefined) throw new ModelError('ERR_MODEL_WEIGHTS', `applyNode: '${node.name}' has no weight #${index}`);
-    return tf.tensor(denseWeight(weights, ref.name, ref.shape), [...ref.shape]);
+    return weightTensor(tf, weights, ref.name, ref.shape);
   };
   switch (attrs.op) {
     case 'conv2d':
