@@ -62,7 +62,7 @@ export type { MobileNetV2Options } from './zoo/mobilenetV2.ts';
 // TF.js reference (the caller passes the tf namespace)
 export { toLayersModel } from './reference/layersModel.ts';
 export type { LayersModel, Tensor, Tensor3D, TfModule } from './reference/tfModule.ts';
-export { applyNode } from './reference/applyNode.ts';
+export { applyNode, keptWeightTensorCount } from './reference/applyNode.ts';
 export type { PaddedInput } from './reference/applyNode.ts';
 export { weightsFromLayersModel } from './reference/weightsFromModel.ts';
 

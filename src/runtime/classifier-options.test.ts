@@ -145,6 +145,19 @@ describe('Classifier options for benchmarks', () => {
     expect(all.devices).toEqual(['owner', 'w1', 'w2', 'w3']);
   });
 
+  it('maxFusedDepth: 1 makes the 2D grid run layer by layer', async () => {
+    const model = await resolveZooModel(spec);
+    const classifier = new Classifier({ tf, mesh: fakeMesh(['w1', 'w2', 'w3']), spec, model, ownerProfile: OWNER_PROFILE });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 17);
+    const alone = await classifier.classify(image, { scheme: 'owner' });
+    const perLayer = await classifier.classify(image, { scheme: 'grid', fc: 'owner', maxFusedDepth: 1 });
+    image.dispose();
+    const grids = perLayer.steps.split(' ').filter((s) => s.startsWith('grid'));
+    expect(grids).toHaveLength(18);
+    expect(new Set(grids)).toEqual(new Set(['grid(1)']));
+    expectSameAnswer(perLayer, alone);
+  });
+
   it('reprofile: true asks the workers for their profile again; otherwise it is asked once', async () => {
     const model = await resolveZooModel(spec);
     const mesh = fakeMesh(['w1']);

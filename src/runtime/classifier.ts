@@ -38,6 +38,8 @@ export interface ClassifyOptions {
   ownerComputes?: boolean;
   /** False: keep the plan already made for these devices and options even when measured speeds drifted (default true: re-plan). */
   replan?: boolean;
+  /** Deepest block of layers run as one step (default the planner's, 8); 1 makes 'grid' the paper's per-layer 2D grid. */
+  maxFusedDepth?: number;
   /** Only these workers (peer ids) may be used; default every ready one. */
   workers?: readonly string[];
   /** Forget what was measured of the workers (profiles, speeds, failures) and ask them again, as after they changed. Default false. */
@@ -51,6 +53,7 @@ function optionPlannerOptions(options: ClassifyOptions): PlannerOptions {
     ...(fc === 'auto' ? {} : { fcSchemes: fc === 'owner' ? [] : [fc] }),
     ...(options.split === 'equal' ? { equalSplit: true } : {}),
     ...(options.ownerComputes === false ? { ownerComputes: false } : {}),
+    ...(options.maxFusedDepth !== undefined ? { maxFusedDepth: options.maxFusedDepth } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { preprocessImage, profileCompute, type BackendChoice, type RgbaImage } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
-import { contentHash, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
+import { contentHash, keptWeightTensorCount, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
 import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type Classification, type ClassifyOptions, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { BUILT_IN_MODELS, DEFAULT_MODEL, type InputHandling } from './models.ts';
 
@@ -29,6 +29,8 @@ export interface ClassifyRequest {
   reprofile?: boolean;
   /** Only these workers (peer ids); default every ready one. */
   workers?: string[];
+  /** Deepest fused block (1: per layer). */
+  maxFusedDepth?: number;
 }
 
 /** A plain-data summary of a classification (what the page API returns and the page shows). */
@@ -220,8 +222,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       ? tf.tensor3d(request.values, shape, 'float32')
       : tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', request.seed ?? 1);
     try {
-      const { fc, split, ownerComputes, replan, reprofile, workers } = request;
-      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers });
+      const { fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth } = request;
+      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth });
       if (c.devices.length === 1) aloneTimes.set(modelId, { ms: c.result.totalMs, atMs: performance.now() });
       else if (request.compareAlone) {
         const last = aloneTimes.get(modelId);
@@ -290,7 +292,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     inputShape: async (id = selected) => (await readyModel(id)).classifier.inputShape,
     onChange: (listener: () => void) => changeListeners.add(listener),
     onProgress: (listener: (p: Progress) => void) => progressListeners.add(listener),
-    tensorCount: () => tf.memory().numTensors,
+    /** Live tensors beyond the weights kept for models (a leak check's number). */
+    tensorCount: () => tf.memory().numTensors - keptWeightTensorCount(),
   };
 }
 

@@ -119,6 +119,6 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
     render(); // RTT refresh, busy → idle
     tasks.textContent = `${executor.stats.tasks} (${executor.stats.rows} rows)`;
   }, 1_000);
-  Object.assign(window, { modnn: { role: 'worker', mesh, executor, backend, tensorCount: () => tf.memory().numTensors } });
+  Object.assign(window, { modnn: { role: 'worker', mesh, executor, backend, tensorCount: () => tf.memory().numTensors - keptWeightTensorCount() } });
   return mesh;
 }

@@ -11,6 +11,20 @@ import type { Tensor, Tensor3D, TfModule } from './tfModule.ts';
  * Sparse (pruned Dense) kernels are not cached: densified they can be hundreds of MB (fc6).
  */
 const weightTensors = new WeakMap<ModelWeights, Map<string, Tensor>>();
+const everyWeightTensor = new Set<Tensor>();
+
+/**
+ * How many weight tensors are kept for models now. A device holds them for as long as it has the
+ * model, filling in as it first runs each layer, so a leak check counts the tensors beyond these.
+ */
+export function keptWeightTensorCount(): number {
+  let count = 0;
+  for (const tensor of everyWeightTensor) {
+    if (tensor.isDisposed) everyWeightTensor.delete(tensor);
+    else count++;
+  }
+  return count;
+}
 
 function weightTensor(tf: TfModule, weights: ModelWeights, name: string, shape: readonly number[]): Tensor {
   if (weights.sparse.has(name)) return tf.tensor(denseWeight(weights, name, shape), [...shape]);
@@ -24,6 +38,7 @@ function weightTensor(tf: TfModule, weights: ModelWeights, name: string, shape: 
   if (!tensor || tensor.isDisposed) {
     tensor = tf.keep(tf.tensor(denseWeight(weights, name, shape), [...shape]));
     cache.set(key, tensor);
+    everyWeightTensor.add(tensor);
   }
   return tensor;
 }

@@ -1,0 +1,359 @@
+/**
+ * `npm run bench [-- --quick]`: the benchmark report (issue 7). Emulated phones, each its own
+ * Chromium in its own cgroup v1 CPU quota (owner included), on loopback and on 40 Mbit/s links
+ * shaped with tbf in network namespaces; VGG-16 owner alone vs owner + 1..4 workers per scheme;
+ * heterogeneous workers (biased vs equal split, live re-planning); Dense layers (MSCC + FGCP vs
+ * output split vs owner); the mesh tax. Every distributed answer is checked against the owner
+ * alone. Writes bench/results/report.md, report.json (every raw sample) and SVG charts.
+ * Needs root; runs itself in a private network namespace and removes all it creates.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClassifyRequest, ClassifySummary } from '../src/ui/model-runner.ts';
+import { Sandbox, reexecInPrivateNetns } from './emulation.ts';
+import { machineStamp, median } from './machine.ts';
+import { openRoom, parallelLoop, type Room } from './mesh.ts';
+import { renderReport, type BenchResults, type ParallelSample, type Sample } from './report.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** What one run measures; `--quick` shrinks it. */
+interface Config {
+  quick: boolean;
+  model: string;
+  /** CPU quota of an equal phone, fraction of one core. */
+  cpuFraction: number;
+  images: number;
+  workerCounts: number[];
+  schemes: ('bodp' | 'grid' | 'fused' | 'auto')[];
+  /** Worker slow-downs of the heterogeneous set (2 = half the equal phone's quota). */
+  heteroSlowdowns: number[];
+  liveImages: { before: number; after: number };
+  /** Images the heterogeneous set runs before it is measured, so the moving-average profiles reach the new speeds. */
+  heteroWarmUps: number;
+  heteroBodp: boolean;
+  taxBodp: boolean;
+  livePinned: boolean;
+  shapedRate: string | null;
+  shapedWorkerCounts: number[];
+  parallelCounts: number[];
+  loopIterations: number;
+  /** Largest tolerated |Δ| between a distributed output and the owner-alone one. */
+  tolerance: number;
+}
+
+const FULL: Config = {
+  quick: false,
+  model: 'vgg16-medium',
+  cpuFraction: 0.25,
+  images: 5,
+  workerCounts: [1, 2, 3, 4],
+  schemes: ['bodp', 'grid', 'fused', 'auto'],
+  heteroSlowdowns: [2, 4, 8],
+  liveImages: { before: 3, after: 6 },
+  heteroWarmUps: 6,
+  heteroBodp: true,
+  taxBodp: true,
+  livePinned: true,
+  shapedRate: '40mbit',
+  shapedWorkerCounts: [4],
+  parallelCounts: [1, 2, 3, 4, 5],
+  loopIterations: 60_000_000,
+  tolerance: 1e-4,
+};
+
+const QUICK: Config = {
+  ...FULL,
+  quick: true,
+  images: 2,
+  workerCounts: [4],
+  heteroSlowdowns: [2, 4, 8],
+  liveImages: { before: 2, after: 4 },
+  livePinned: false,
+  heteroWarmUps: 4,
+  heteroBodp: false,
+  taxBodp: false,
+  shapedRate: null,
+  shapedWorkerCounts: [],
+  parallelCounts: [1, 5],
+  loopIterations: 30_000_000,
+};
+
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s`;
+const log = (s: string) => console.log(`[${elapsed()}] ${s}`);
+
+class ExactnessError extends Error {}
+
+/** Sample fields a section adds (worker count, slow-downs, image index…). */
+type Extra = Omit<Partial<Sample>, 'request'>;
+
+/** A request as the sections write it: workers by index into the room's workers (peer ids can change on a rejoin). */
+type BenchRequest = Omit<ClassifyRequest, 'workers'> & { seed: number; use?: number[] };
+
+/** Runs every section and returns the raw results; throws ExactnessError when an answer differs. */
+async function measure(config: Config, sandbox: Sandbox, results: BenchResults): Promise<void> {
+  const reference = new Map<number, { top1: number; logits: number[] }>();
+  const samples = results.samples;
+  let recover = false;
+
+  /** One classification, checked against the owner alone on the same image, recorded. */
+  async function run(room: Room, section: string, label: string, request: BenchRequest, extra: Extra = {}): Promise<Sample> {
+    const { use, ...rest } = request;
+    if (recover) {
+      // A worker was dropped or failed: find it again (it rejoins by itself) and forget its failure.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await room.refreshPeers();
+      rest.reprofile = true;
+      recover = false;
+    }
+    const workers = use?.map((i) => (room.workers[i] as Room['workers'][number]).peerId);
+    const s = await room.classify({ model: config.model, ...rest, ...(workers ? { workers } : {}) });
+    if (!reference.has(request.seed) && s.devices.length === 1) reference.set(request.seed, { top1: s.top[0]?.index ?? -1, logits: s.logits });
+    const against = reference.get(request.seed);
+    const maxAbsDiff = against ? s.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - (against.logits[i] as number))), 0) : 0;
+    // Degraded: a worker failed mid-image (its share recomputed here) or was missing from the plan.
+    const degraded = s.failed.length > 0 || (request.scheme !== 'owner' && request.scheme !== 'auto' && workers !== undefined && s.devices.length - 1 < workers.length);
+    const sample = toSample(s, { ...extra, section, label, link: room.link, seed: request.seed, request: { ...rest, ...(workers ? { workers } : {}) }, maxAbsDiff, degraded });
+    samples.push(sample);
+    if (against && (sample.top1 !== against.top1 || maxAbsDiff > config.tolerance)) {
+      throw new ExactnessError(`bench: ${section} ${label} (seed ${request.seed}) answered class ${sample.top1} with max |Δ| ${maxAbsDiff.toExponential(2)}; the owner alone answered ${against.top1} (tolerance ${config.tolerance})`);
+    }
+    if (degraded || s.suspended.length > 0) {
+      log(`  ${section} ${label} seed ${request.seed}: degraded (${[...s.failed, ...s.suspended].map((f) => f.reason).join('; ') || `${s.devices.length - 1} of ${workers?.length} workers in the plan`}); sample kept in the JSON, left out of the medians`);
+      recover = true;
+    }
+    return sample;
+  }
+  /** Owner alone on every image first, so every later answer has its reference. */
+  async function ownerAlone(room: Room, section: string, workers: number): Promise<number> {
+    const ms: number[] = [];
+    for (let seed = 1; seed <= config.images; seed++) ms.push((await run(room, section, 'owner alone', { scheme: 'owner', seed }, { workers })).totalMs);
+    return median(ms);
+  }
+  async function series(room: Room, section: string, label: string, request: Omit<BenchRequest, 'seed'>, extra: Extra, warmUp = true): Promise<number> {
+    if (warmUp) await run(room, `${section}:warm-up`, label, { ...request, seed: 0 }, extra);
+    const ms: number[] = [];
+    for (let seed = 1; seed <= config.images; seed++) ms.push((await run(room, section, label, { ...request, seed }, extra)).totalMs);
+    return median(ms);
+  }
+  const first = (n: number) => Array.from({ length: n }, (_, i) => i);
+  /**
+   * Dense layers in the curve: on the owner for the forced schemes (the conv part is what they
+   * differ in; section 4 measures the FC schemes), the output split or the owner for 'auto'. MSCC's
+   * planning blocks the owner's page for seconds at 25% of a core, long enough for the mesh's
+   * heartbeat to drop every worker (see the report).
+   */
+  const curveFc = (scheme: string): ClassifyRequest['fc'] => (scheme === 'auto' ? 'outputSplit' : 'owner');
+
+  async function curve(room: Room, counts: readonly number[]): Promise<void> {
+    for (const n of counts) {
+      await room.refreshPeers();
+      const alone = await ownerAlone(room, 'curve', n);
+      const line = [`owner alone ${alone.toFixed(0)} ms`];
+      for (const scheme of config.schemes) {
+        // The paper's 2D-grid baseline is per layer, like BODP: blocks of depth 1.
+        const m = await series(room, 'curve', scheme, { scheme, use: first(n), fc: curveFc(scheme), ...(scheme === 'grid' ? { maxFusedDepth: 1 } : {}) }, { workers: n });
+        line.push(`${scheme} ${m.toFixed(0)} ms (${(alone / m).toFixed(2)}×)`);
+      }
+      log(`${room.link}, ${n} worker${n === 1 ? '' : 's'}: ${line.join(', ')}`);
+    }
+  }
+
+  // ---- Loopback room: owner + 4 workers, equal quotas.
+  const maxWorkers = Math.max(4, ...config.workerCounts);
+  let room = await openRoom(sandbox, { workerCount: maxWorkers, cpuFraction: config.cpuFraction, shape: null, log });
+  try {
+    // 1. Do k emulated phones really compute in parallel?
+    const phones = [room.owner, ...room.workers.map((w) => w.phone)];
+    for (const k of config.parallelCounts) {
+      const ms = await parallelLoop(phones.slice(0, k), config.loopIterations);
+      results.parallel.push({ phones: k, ms, iterations: config.loopIterations } satisfies ParallelSample);
+    }
+    const one = results.parallel.find((p) => p.phones === 1);
+    log(`parallelism: ${results.parallel.map((p) => `${p.phones} phones ${(p.phones * (one ? median(one.ms) : 1) / Math.max(...p.ms)).toFixed(2)}×`).join(', ')} the throughput of one`);
+
+    // Warm-up: the model on the owner (built, profiled), then on every worker (loaded, profiled).
+    await run(room, 'warm-up', 'owner alone', { scheme: 'owner', seed: 0 });
+    await run(room, 'warm-up', 'fused', { scheme: 'fused', fc: 'owner', use: first(maxWorkers), seed: 0 });
+
+    // 2. Speed-up curve: for each worker count, owner alone then every scheme, on the same images.
+    await curve(room, config.workerCounts);
+
+    // 3. Mesh tax: owner + 1 worker doing all the work, vs owner alone, on the same images.
+    {
+      await room.refreshPeers();
+      const alone = await ownerAlone(room, 'tax', 1);
+      const line = [`owner alone ${alone.toFixed(0)} ms`];
+      for (const scheme of config.taxBodp ? (['fused', 'bodp'] as const) : (['fused'] as const)) {
+        const m = await series(room, 'tax', `${scheme}, worker does all`, { scheme, use: [0], ownerComputes: false, fc: 'outputSplit' }, { workers: 1 });
+        line.push(`${scheme} ${m.toFixed(0)} ms (${(m / alone).toFixed(2)}× the owner alone)`);
+      }
+      log(`mesh tax: ${line.join(', ')}`);
+    }
+
+    // 4. Dense layers: MSCC + FGCP vs output split vs owner, conv part fused, 4 workers. Each plan is
+    // made on the warm-up image with the owner's quota lifted (MSCC's planning is not inference
+    // time, and at 25% of a core it would stall the owner's page past the heartbeat), then kept.
+    {
+      await room.refreshPeers();
+      const line: string[] = [];
+      for (const fc of ['owner', 'outputSplit', 'msccFgcp'] as const) {
+        room.owner.setCpuFraction(1);
+        await run(room, 'fc:warm-up', fc, { scheme: 'fused', fc, use: first(4), seed: 0 }, { workers: 4 });
+        room.owner.setCpuFraction(config.cpuFraction);
+        const m = await series(room, 'fc', fc, { scheme: 'fused', fc, use: first(4), replan: false }, { workers: 4 }, false);
+        line.push(`${fc} ${m.toFixed(0)} ms`);
+      }
+      log(`fc (fused conv, 4 workers): ${line.join(', ')}`);
+    }
+
+    // 5. Heterogeneous workers (2×, 4×, 8× slower): biased vs equal split. The profiles learn the
+    // new speeds from a few images (asking a worker at 1/32 of a core to profile itself would stall
+    // its page past the heartbeat).
+    {
+      await room.refreshPeers();
+      const n = config.heteroSlowdowns.length;
+      const hetero = room.workers.slice(0, n);
+      hetero.forEach((w, i) => w.phone.setCpuFraction(config.cpuFraction / (config.heteroSlowdowns[i] as number)));
+      const slow = { workers: n, slowdowns: config.heteroSlowdowns };
+      for (let i = 0; i < config.heteroWarmUps; i++) await run(room, 'hetero:warm-up', 'fused biased', { scheme: 'fused', fc: 'owner', use: first(n), seed: 0 }, slow);
+      const alone = await ownerAlone(room, 'hetero', n);
+      const line = [`owner alone ${alone.toFixed(0)} ms`];
+      for (const scheme of config.heteroBodp ? (['fused', 'bodp'] as const) : (['fused'] as const)) {
+        for (const split of ['biased', 'equal'] as const) {
+          const m = await series(room, 'hetero', `${scheme} ${split}`, { scheme, split, fc: 'owner', use: first(n) }, slow);
+          line.push(`${scheme} ${split} ${m.toFixed(0)} ms`);
+        }
+      }
+      const auto = await series(room, 'hetero', 'auto', { scheme: 'auto', fc: 'outputSplit', use: first(n) }, slow);
+      line.push(`auto ${auto.toFixed(0)} ms`);
+      log(`heterogeneous (${config.heteroSlowdowns.join('×, ')}× slower): ${line.join(', ')}`);
+      for (const w of hetero) w.phone.setCpuFraction(config.cpuFraction);
+    }
+
+    // 6. Live re-planning: 4 equal workers; after a few images one becomes 8× slower.
+    {
+      await room.refreshPeers();
+      const slowed = room.workers[0] as Room['workers'][number];
+      for (const replan of config.livePinned ? [true, false] : [true]) {
+        const label = replan ? 're-planning' : 'plan kept';
+        slowed.phone.setCpuFraction(config.cpuFraction);
+        await run(room, 'live:warm-up', label, { scheme: 'fused', fc: 'owner', use: first(4), reprofile: true, seed: 0 }, { workers: 4 });
+        await run(room, 'live:warm-up', label, { scheme: 'fused', fc: 'owner', use: first(4), seed: 0 }, { workers: 4 });
+        const total = config.liveImages.before + config.liveImages.after;
+        const line: string[] = [];
+        for (let i = 1; i <= total; i++) {
+          if (i === config.liveImages.before + 1) slowed.phone.setCpuFraction(config.cpuFraction / 8);
+          const seed = ((i - 1) % config.images) + 1;
+          const s = await run(room, 'live', label, { scheme: 'fused', fc: 'owner', use: first(4), replan, seed }, { workers: 4, imageIndex: i, slowedAfter: config.liveImages.before, slowedPeer: slowed.peerId });
+          line.push(s.totalMs.toFixed(0));
+        }
+        log(`live, ${label}: ${line.join(' ')} ms (w1 8× slower from image ${config.liveImages.before + 1})`);
+      }
+      slowed.phone.setCpuFraction(config.cpuFraction);
+    }
+  } finally {
+    await room.close();
+  }
+
+  // ---- Shaped room: every phone in its own namespace, its link shaped both ways with tbf.
+  if (config.shapedRate && config.shapedWorkerCounts.length > 0) {
+    const workerCount = Math.max(...config.shapedWorkerCounts);
+    recover = false;
+    room = await openRoom(sandbox, { workerCount, cpuFraction: config.cpuFraction, shape: { rate: config.shapedRate }, log });
+    try {
+      await run(room, 'warm-up', 'owner alone', { scheme: 'owner', seed: 0 });
+      await run(room, 'warm-up', 'fused', { scheme: 'fused', fc: 'owner', use: first(workerCount), seed: 0 });
+      await curve(room, config.shapedWorkerCounts);
+    } finally {
+      await room.close();
+    }
+  }
+}
+
+/** The raw sample kept for the JSON: the summary without logits, with per-device totals from the trace. */
+function toSample(s: ClassifySummary, fields: Extra & Pick<Sample, 'section' | 'label' | 'link' | 'seed' | 'maxAbsDiff' | 'degraded'> & { request: ClassifyRequest }): Sample {
+  const { request, ...rest } = fields;
+  const perDevice: Sample['perDevice'] = {};
+  for (const t of s.trace) {
+    const d = (perDevice[t.deviceId] ??= { flops: 0, computeMs: 0, tasks: 0, bytesOut: 0, bytesIn: 0, fallbacks: 0 });
+    d.flops += t.flops;
+    d.computeMs += t.computeMs ?? 0;
+    d.tasks += 1;
+    d.bytesOut += t.bytesOut;
+    d.bytesIn += t.bytesIn;
+    if (t.outcome !== 'ok') d.fallbacks += 1;
+  }
+  return {
+    workers: s.devices.length - 1,
+    ...rest,
+    scheme: s.scheme,
+    request: { ...request, model: undefined },
+    totalMs: s.totalMs,
+    predictedMs: s.predictedMs,
+    top1: s.top[0]?.index ?? -1,
+    devices: s.devices,
+    steps: s.steps,
+    bytes: s.bytesMoved,
+    messages: s.messages,
+    failed: s.failed,
+    suspended: s.suspended,
+    excluded: s.excluded,
+    fcWeightBytes: s.fcWeightBytes,
+    perDevice,
+    trace: s.trace.map((t) => ({ step: t.step, kind: t.kind, device: t.device, startMs: t.startMs, endMs: t.endMs, computeMs: t.computeMs, flops: t.flops, bytesOut: t.bytesOut, bytesIn: t.bytesIn, outcome: t.outcome })),
+  };
+}
+
+async function main(): Promise<void> {
+  if (await reexecInPrivateNetns()) return;
+  const config = process.argv.includes('--quick') ? QUICK : FULL;
+  const outDir = path.join(root, 'bench', 'results');
+  const sandbox = new Sandbox();
+  sandbox.installHandlers();
+  const { chromium } = await import('@playwright/test');
+  const { chromiumExecutable } = await import('../e2e/browser.ts');
+  // The browser's version for the stamp, from a throwaway launch outside any quota.
+  const probe = await chromium.launch({ executablePath: chromiumExecutable() });
+  const browserVersion = probe.version();
+  await probe.close();
+  const results: BenchResults = {
+    machine: machineStamp(browserVersion),
+    backend: 'wasm',
+    command: config.quick ? 'npm run bench -- --quick' : 'npm run bench',
+    config: { ...config },
+    loadAverage: { start: loadavg(), end: [] },
+    wallSeconds: 0,
+    parallel: [],
+    samples: [],
+    error: null,
+  };
+  log(`${results.command}: ${config.model}, phones at ${config.cpuFraction * 100}% of a core, ${config.images} images per configuration; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  let failure: unknown = null;
+  try {
+    await measure(config, sandbox, results);
+  } catch (err) {
+    failure = err;
+    results.error = (err as Error).message;
+  } finally {
+    await sandbox.cleanup();
+  }
+  results.loadAverage.end = loadavg();
+  results.wallSeconds = (performance.now() - started) / 1000;
+  await mkdir(outDir, { recursive: true });
+  const suffix = config.quick ? '-quick' : '';
+  await writeFile(path.join(outDir, `report${suffix}.json`), JSON.stringify(results, null, 1));
+  if (failure) {
+    console.error(`bench: stopped: ${(failure as Error).message}\n(raw samples so far: bench/results/report${suffix}.json)`);
+    process.exitCode = 1;
+    return;
+  }
+  const files = renderReport(results, suffix);
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(outDir, name), text);
+  log(`wrote ${Object.keys(files).map((f) => `bench/results/${f}`).join(', ')} and bench/results/report${suffix}.json`);
+}
+
+await main();
