@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { profileCompute } from '../compute/index.ts';
 import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
+import { keptWeightTensorCount } from '../model/index.ts';
 import { WorkerExecutor, browserModelStore, fetchServedModel } from '../runtime/index.ts';
 import { startCompute } from './compute-setup.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
