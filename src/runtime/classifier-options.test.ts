@@ -158,6 +158,20 @@ describe('Classifier options for benchmarks', () => {
     expectSameAnswer(perLayer, alone);
   });
 
+  it('a worker whose profile fails is left out with the reason', async () => {
+    const model = await resolveZooModel(spec);
+    const mesh = fakeMesh(['w1', 'broken']);
+    const request = mesh.request.bind(mesh);
+    mesh.request = (peerId, meta, tensors, options) =>
+      peerId === 'broken' && (meta as { method?: string }).method === RuntimeMethod.Profile ? Promise.reject(new Error('busy elsewhere')) : request(peerId, meta, tensors, options);
+    const classifier = new Classifier({ tf, mesh, spec, model, ownerProfile: OWNER_PROFILE });
+    const image = tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 18);
+    const c = await classifier.classify(image, { scheme: 'fused' });
+    image.dispose();
+    expect(c.devices).toEqual(['owner', 'w1']);
+    expect(c.excluded).toEqual([{ deviceId: 'broken', reason: 'could not be measured for this model: busy elsewhere' }]);
+  });
+
   it('reprofile: true asks the workers for their profile again; otherwise it is asked once', async () => {
     const model = await resolveZooModel(spec);
     const mesh = fakeMesh(['w1']);

@@ -128,6 +128,8 @@ export class Classifier {
   private readonly measured = new Map<string, DeviceProfile>();
   /** Workers that failed or were late: given no more work (a reconnect gives them a new id). */
   private readonly suspended = new Map<string, string>();
+  /** Workers whose profile failed on the latest image, with why (they are left out of it). */
+  private readonly unprofiled = new Map<string, string>();
   /** Each worker's profile once it answered (for displays), by peer id. */
   private readonly answeredProfiles = new Map<string, WorkerProfile>();
   /** Bytes of weights a worker must hold for this model (its convolutions; FC slices come with plans). */
@@ -164,6 +166,7 @@ export class Classifier {
     const candidates = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter(allowed);
     const tooSmall = candidates.filter((p) => memoryBudget(p) < this.workerWeightBytes);
     const peers = candidates.filter((p) => !tooSmall.includes(p));
+    this.unprofiled.clear();
     const profiled = await this.profilePeers(peers);
     const initial: DeviceProfile[] = [
       { id: 'owner', ...this.options.ownerProfile, bandwidthBytesPerMs: Number.MAX_SAFE_INTEGER, wakeMs: 0, memoryBytes: 4e9 },
@@ -199,6 +202,7 @@ export class Classifier {
       devices: plan.devices.map((d) => d.id),
       excluded: [
         ...tooSmall.map((p) => ({ deviceId: p.peerId, reason: `this model’s weights need ${mb(this.workerWeightBytes)}; the device offers about ${mb(memoryBudget(p))} (a quarter of its memory)` })),
+        ...[...this.unprofiled].map(([deviceId, reason]) => ({ deviceId, reason: `could not be measured for this model: ${reason}` })),
         ...plan.excluded.map((e) => ({ ...e })),
       ],
       scheme,
@@ -240,8 +244,10 @@ export class Classifier {
         }
         try {
           return { peer, profile: await profile };
-        } catch {
-          return null; // a worker that cannot even profile is left out of this image
+        } catch (err) {
+          // A worker that cannot even profile is left out of this image, and says why.
+          this.unprofiled.set(peer.peerId, (err as Error).message ?? String(err));
+          return null;
         }
       }),
     );
