@@ -24,8 +24,8 @@ export interface Room {
   /** 'loopback' or the tbf rate of every phone's link. */
   link: string;
   classify(request: ClassifyRequest): Promise<ClassifySummary>;
-  /** Reads the owner's peer ids again (a worker that was dropped and rejoined may have a new one). */
-  refreshPeers(): Promise<void>;
+  /** Waits (up to `timeoutMs`) until every worker is ready again, then reads the owner's peer ids again (a rejoined worker may have a new one). */
+  refreshPeers(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,7 +70,12 @@ export async function openRoom(sandbox: Sandbox, options: { workerCount: number;
       if (!peer) throw new Error(`bench: worker ${phone.name} is not among the owner's ready peers`);
       return { phone, peerId: peer.peerId };
     });
-    const refreshPeers = async () => {
+    const refreshPeers = async (timeoutMs = 0) => {
+      if (timeoutMs > 0) {
+        await owner.page
+          .waitForFunction((n) => document.querySelectorAll('tr.peer[data-state="ready"]').length >= n, workerCount, { timeout: timeoutMs, polling: 250 })
+          .catch(() => log(`  not every worker is ready again after ${timeoutMs / 1000} s`));
+      }
       const now = await readPeers();
       for (const w of workers) {
         const peer = now.find((p) => p.deviceId === deviceIdOf(w.phone.name));

@@ -103,9 +103,8 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
   async function run(room: Room, section: string, label: string, request: BenchRequest, extra: Extra = {}): Promise<Sample> {
     const { use, ...rest } = request;
     if (recover) {
-      // A worker was dropped or failed: find it again (it rejoins by itself) and forget its failure.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      await room.refreshPeers();
+      // A worker was dropped or failed: wait until it has rejoined (it does by itself), then forget its failure.
+      await room.refreshPeers(90_000);
       rest.reprofile = true;
       recover = false;
     }
@@ -148,6 +147,22 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
    */
   const curveFc = (scheme: string): ClassifyRequest['fc'] => (scheme === 'auto' ? 'outputSplit' : 'owner');
 
+  /**
+   * The model on the owner (built, profiled), then on every worker (loaded, profiled), with every
+   * phone's quota lifted: at 25% of a core, building and profiling VGG-16 blocks a page for longer
+   * than the mesh's heartbeat allows (2.5 s), and the peer is dropped. All phones are profiled
+   * alike, so their relative capabilities are right; then a few images at the real quotas let the
+   * moving-average profiles reach the real speeds before anything is measured.
+   */
+  async function warmUp(room: Room, workerCount: number): Promise<void> {
+    const phones = [room.owner, ...room.workers.map((w) => w.phone)];
+    for (const p of phones) p.setCpuFraction(1);
+    await run(room, 'warm-up', 'owner alone', { scheme: 'owner', seed: 0 });
+    await run(room, 'warm-up', 'fused', { scheme: 'fused', fc: 'owner', use: first(workerCount), seed: 0 });
+    for (const p of phones) p.setCpuFraction(config.cpuFraction);
+    for (let i = 0; i < 3; i++) await run(room, 'warm-up', 'fused', { scheme: 'fused', fc: 'owner', use: first(workerCount), seed: 0 });
+  }
+
   async function curve(room: Room, counts: readonly number[]): Promise<void> {
     for (const n of counts) {
       await room.refreshPeers();
@@ -175,9 +190,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
     const one = results.parallel.find((p) => p.phones === 1);
     log(`parallelism: ${results.parallel.map((p) => `${p.phones} phones ${(p.phones * (one ? median(one.ms) : 1) / Math.max(...p.ms)).toFixed(2)}×`).join(', ')} the throughput of one`);
 
-    // Warm-up: the model on the owner (built, profiled), then on every worker (loaded, profiled).
-    await run(room, 'warm-up', 'owner alone', { scheme: 'owner', seed: 0 });
-    await run(room, 'warm-up', 'fused', { scheme: 'fused', fc: 'owner', use: first(maxWorkers), seed: 0 });
+    await warmUp(room, maxWorkers);
 
     // 2. Speed-up curve: for each worker count, owner alone then every scheme, on the same images.
     await curve(room, config.workerCounts);
@@ -217,7 +230,11 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
       await room.refreshPeers();
       const n = config.heteroSlowdowns.length;
       const hetero = room.workers.slice(0, n);
-      hetero.forEach((w, i) => w.phone.setCpuFraction(config.cpuFraction / (config.heteroSlowdowns[i] as number)));
+      // The owner at twice the equal quota, the workers 2×, 4×, 8× slower than it: the slowest then
+      // still answers heartbeats while it computes an equal share.
+      const ownerFraction = 2 * config.cpuFraction;
+      room.owner.setCpuFraction(ownerFraction);
+      hetero.forEach((w, i) => w.phone.setCpuFraction(ownerFraction / (config.heteroSlowdowns[i] as number)));
       const slow = { workers: n, slowdowns: config.heteroSlowdowns };
       for (let i = 0; i < config.heteroWarmUps; i++) await run(room, 'hetero:warm-up', 'fused biased', { scheme: 'fused', fc: 'owner', use: first(n), seed: 0 }, slow);
       const alone = await ownerAlone(room, 'hetero', n);
@@ -231,7 +248,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
       const auto = await series(room, 'hetero', 'auto', { scheme: 'auto', fc: 'outputSplit', use: first(n) }, slow);
       line.push(`auto ${auto.toFixed(0)} ms`);
       log(`heterogeneous (${config.heteroSlowdowns.join('×, ')}× slower): ${line.join(', ')}`);
-      for (const w of hetero) w.phone.setCpuFraction(config.cpuFraction);
+      for (const p of [room.owner, ...hetero.map((w) => w.phone)]) p.setCpuFraction(config.cpuFraction);
     }
 
     // 6. Live re-planning: 4 equal workers; after a few images one becomes 8× slower.
@@ -265,8 +282,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
     recover = false;
     room = await openRoom(sandbox, { workerCount, cpuFraction: config.cpuFraction, shape: { rate: config.shapedRate }, log });
     try {
-      await run(room, 'warm-up', 'owner alone', { scheme: 'owner', seed: 0 });
-      await run(room, 'warm-up', 'fused', { scheme: 'fused', fc: 'owner', use: first(workerCount), seed: 0 });
+      await warmUp(room, workerCount);
       await curve(room, config.shapedWorkerCounts);
     } finally {
       await room.close();
