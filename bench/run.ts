@@ -7,7 +7,7 @@
  * alone. Writes bench/results/report.md, report.json (every raw sample) and SVG charts.
  * Needs root; runs itself in a private network namespace and removes all it creates.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,6 +187,20 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults):
       const ms = await parallelLoop(phones.slice(0, k), config.loopIterations);
       results.parallel.push({ phones: k, ms, iterations: config.loopIterations } satisfies ParallelSample);
     }
+    // The owner → worker link at the equal quota: small and bulk requests, round trip.
+    for (const bytes of [40_000, 40_000, 40_000, 1_000_000, 1_000_000]) {
+      const ms = await room.owner.page.evaluate(
+        async ([peerId, n]) => {
+          type Mesh = { request(id: string, meta: unknown, t: unknown[], o: unknown): Promise<unknown> };
+          const mesh = (window as unknown as { modnn: { mesh: Mesh } }).modnn.mesh;
+          const t0 = performance.now();
+          await mesh.request(peerId, { method: 'mesh.probe' }, [{ dtype: 'uint8', shape: [n], data: new Uint8Array(n) }], { timeoutMs: 60_000 });
+          return performance.now() - t0;
+        },
+        [room.workers[0]?.peerId as string, bytes] as const,
+      );
+      results.link.push({ bytes, ms });
+    }
     const one = results.parallel.find((p) => p.phones === 1);
     log(`parallelism: ${results.parallel.map((p) => `${p.phones} phones ${(p.phones * (one ? median(one.ms) : 1) / Math.max(...p.ms)).toFixed(2)}×`).join(', ')} the throughput of one`);
 
@@ -325,6 +339,17 @@ function toSample(s: ClassifySummary, fields: Extra & Pick<Sample, 'section' | '
 }
 
 async function main(): Promise<void> {
+  // `--render FILE.json`: write the report again from raw results (no browsers, no root).
+  const renderIndex = process.argv.indexOf('--render');
+  if (renderIndex > 0) {
+    const file = process.argv[renderIndex + 1] ?? path.join(root, 'bench', 'results', 'report.json');
+    const results = JSON.parse(await readFile(file, 'utf8')) as BenchResults;
+    results.link ??= [];
+    const files = renderReport(results, results.config.quick ? '-quick' : '');
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(path.dirname(file), name), text);
+    console.log(`wrote ${Object.keys(files).join(', ')}`);
+    return;
+  }
   if (await reexecInPrivateNetns()) return;
   const config = process.argv.includes('--quick') ? QUICK : FULL;
   const outDir = path.join(root, 'bench', 'results');
@@ -344,6 +369,7 @@ async function main(): Promise<void> {
     loadAverage: { start: loadavg(), end: [] },
     wallSeconds: 0,
     parallel: [],
+    link: [],
     samples: [],
     error: null,
   };
