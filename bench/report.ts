@@ -324,7 +324,7 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   const verdict = (ok: boolean, text: string) => `${ok ? '**met**' : '**missed**'}: ${text}`;
   const ranAlone = (link: string | undefined, n: number, scheme: string) => (link ? rowAt(link, n)?.byScheme[scheme]?.steps === 'owner' : false);
   const speedupsText = (link: string | undefined, scheme: string) =>
-    workerCounts.filter((n) => n >= 2 || workerCounts.length === 1).map((n) => `${n}: ${x2(safeAt(link, n, scheme)?.median ?? Number.NaN)}${ranAlone(link, n, scheme) ? ' (ran alone)' : ''}`).join(', ');
+    workerCounts.filter((n) => (n >= 2 || workerCounts.length === 1) && (link === undefined || rowAt(link, n) !== undefined)).map((n) => `${n}: ${x2(safeAt(link, n, scheme)?.median ?? Number.NaN)}${ranAlone(link, n, scheme) ? ' (ran alone)' : ''}`).join(', ');
   const auto4 = safeAt(loop, 4, 'auto')?.median ?? Number.NaN;
   const best4 = best(loop, 4);
   const cap5 = capacity(5);
