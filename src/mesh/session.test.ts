@@ -67,6 +67,21 @@ describe('PeerSession', () => {
     expect(reason).toMatchObject({ code: 'ERR_PEER_SILENT' });
   });
 
+  it('does not blame the peer for a stall of its own page: heartbeats queued behind it count', async () => {
+    const { owner, worker } = pair({ heartbeatMs: 20, silenceMs: 100 });
+    await Promise.all([new Promise((r) => owner.on('ready', r)), new Promise((r) => worker.on('ready', r))]);
+    let dropped: unknown = null;
+    owner.on('close', (reason) => (dropped = reason));
+    worker.on('close', (reason) => (dropped = reason));
+    // Both pages blocked for 1.5 s (15× the silence limit): a long synchronous computation.
+    const until = Date.now() + 1_500;
+    while (Date.now() < until);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(dropped).toBeNull();
+    expect(owner.state).toBe('ready');
+    owner.leave('done');
+  });
+
   it('passes on a leave notice as the reason', async () => {
     const { owner, worker } = pair();
     await Promise.all([new Promise((r) => owner.on('ready', r)), new Promise((r) => worker.on('ready', r))]);

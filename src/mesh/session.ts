@@ -52,6 +52,12 @@ type SessionEvents = {
 
 const EWMA_WEIGHT = 0.3;
 const SILENCE_CHECK_MS = 250;
+/**
+ * A silence check that comes this late means this page itself was blocked (a long computation, a
+ * model being built): the peer's heartbeats may be waiting unread behind it, so that check passes
+ * and the next one, after they are read, decides.
+ */
+const OWN_STALL_MS = 4 * SILENCE_CHECK_MS;
 
 export class PeerSession extends Emitter<SessionEvents> {
   state: SessionState = 'handshake';
@@ -65,6 +71,7 @@ export class PeerSession extends Emitter<SessionEvents> {
    */
   clockOffsetMs: number | null = null;
   private bestOffsetRttMs = Infinity;
+  private lastCheckAtMs = Date.now();
   private readonly options: SessionOptions;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
@@ -107,7 +114,11 @@ export class PeerSession extends Emitter<SessionEvents> {
 
   private checkSilence(): void {
     if (this.state === 'closed') return;
-    const silentForMs = Date.now() - this.link.lastFrameAtMs;
+    const now = Date.now();
+    const stalledHere = now - this.lastCheckAtMs > OWN_STALL_MS;
+    this.lastCheckAtMs = now;
+    if (stalledHere) return;
+    const silentForMs = now - this.link.lastFrameAtMs;
     if (silentForMs > this.options.silenceMs) {
       this.drop(new MeshError('ERR_PEER_SILENT', `no word from the peer for ${Math.round(silentForMs)} ms`));
     }

@@ -46,6 +46,8 @@ export type MethodHandler = (request: IncomingMessage) => Promise<Reply> | Reply
 
 /** Fatal server answers a worker keeps retrying once it has been in the room: after a server restart the room returns when the owner does. */
 const RETRY_AFTER_JOINED = new Set(['ERR_NO_ROOM']);
+/** How long a worker hears nothing from its owner before it gives the link up. */
+const WORKER_PATIENCE_MS = 10_000;
 
 export class WorkerMesh extends Emitter<WorkerEvents> {
   state: WorkerState = 'joining';
@@ -156,7 +158,10 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     if (this.transport !== transport) return;
     const link = new MessageLink(transport, this.options.link);
     link.setRequestHandler((request) => this.answer(request));
-    const session = new PeerSession(link, 'worker', this.options.local, this.options.session);
+    // An owner page blocks for seconds at times (planning, building a model, a whole image on its
+    // own): a worker waits longer before giving it up than the owner waits for a worker, whose
+    // silence costs an image its deadline. Losing the owner costs a worker nothing but a rejoin.
+    const session = new PeerSession(link, 'worker', this.options.local, { silenceMs: WORKER_PATIENCE_MS, ...this.options.session });
     this.session = session;
     session.on('ready', (owner) => {
       this.owner = owner;
