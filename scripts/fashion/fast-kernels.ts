@@ -7,39 +7,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { runBackendKernel } from '../../src/compute/index.ts';
+import { replaceKernel, runBackendKernel, withTemporaries, type ConvGradAttrs } from '../../src/compute/index.ts';
 
-/** What kernels receive as `backend` (typed `{}` by TF.js). */
-type Backend = tf.KernelBackend;
-
-/**
- * Replaces `kernelName` on `backendName`, handing the stock kernel to the replacement; returns a
- * function that puts the stock kernel back.
- */
-function replaceKernel(kernelName: string, backendName: string, make: (stock: KernelConfig) => KernelFunc): () => void {
-  const stock = tf.getKernel(kernelName, backendName);
-  if (!stock) throw new Error(`${backendName} has no ${kernelName} kernel to replace`);
-  tf.unregisterKernel(kernelName, backendName);
-  tf.registerKernel({ ...stock, kernelFunc: make(stock) });
-  return () => {
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel(stock);
-  };
-}
-
-/** Runs `body` with a list of temporaries that are disposed afterwards, whatever happens. */
-function withTemporaries<T>(backend: object, body: (keep: (t: TensorInfo) => TensorInfo) => T): T {
-  const temporaries: TensorInfo[] = [];
-  try {
-    return body((t) => { temporaries.push(t); return t; });
-  } finally {
-    for (const t of temporaries) (backend as Backend).disposeData(t.dataId);
-  }
+/** Replaces a kernel the backend has, handing it the stock one (these only speed up existing kernels). */
+function replaceExisting(kernelName: string, backendName: string, make: (stock: KernelConfig) => KernelFunc): () => void {
+  return replaceKernel(kernelName, backendName, (stock) => {
+    if (!stock) throw new Error(`${backendName} has no ${kernelName} kernel to replace`);
+    return make(stock);
+  });
 }
 
 /** BatchMatMul that transposes its operands explicitly, so the backend only sees A·B. */
 export function useUntransposedMatMul(backendName: string): () => void {
-  return replaceKernel('BatchMatMul', backendName, (stock) => ({ inputs, backend, attrs }) => {
+  return replaceExisting('BatchMatMul', backendName, (stock) => ({ inputs, backend, attrs }) => {
     const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
     if (!transposeA && !transposeB) return stock.kernelFunc({ inputs, backend, attrs });
@@ -59,11 +39,7 @@ export function useUntransposedMatMul(backendName: string): () => void {
   });
 }
 
-interface InputGradAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface InputGradAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
 
@@ -73,7 +49,7 @@ interface InputGradAttrs {
  * likewise for columns). Other strides go to the stock kernel.
  */
 export function useConvInputGradViaConv(backendName: string): () => void {
-  return replaceKernel('Conv2DBackpropInput', backendName, (stock) => ({ inputs, backend, attrs }) => {
+  return replaceExisting('Conv2DBackpropInput', backendName, (stock) => ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as InputGradAttrs;
     const info = tf.backend_util.computeConv2DInfo(

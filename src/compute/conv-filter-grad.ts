@@ -11,30 +11,11 @@
  * (a tight loop on CPU, XNNPACK on WASM) then does the arithmetic.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { replaceKernel, runBackendKernel, withTemporaries, type ConvGradAttrs } from './kernel-replacement.ts';
 
-const KERNEL = 'Conv2DBackpropFilter';
-
-interface FilterGradAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface FilterGradAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
-}
-
-type Backend = Parameters<KernelFunc>[0]['backend'];
-
-/**
- * Runs one of the backend's registered kernels directly (no tape, no engine bookkeeping). The
- * caller owns the result and disposes it with `backend.disposeData`.
- */
-export function runBackendKernel(backend: Backend, backendName: string, name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
-  const kernel = tf.getKernel(name, backendName);
-  if (!kernel) throw new Error(`conv filter gradient: backend ${backendName} has no ${name} kernel`);
-  const out = kernel.kernelFunc({ inputs, backend, attrs });
-  if (Array.isArray(out)) throw new Error(`conv filter gradient: ${name} returned several outputs`);
-  return out;
 }
 
 /** The filter gradient as a forward convolution on the backend `backendName`. */
@@ -46,9 +27,7 @@ export function convFilterGradViaConv(backendName: string): KernelFunc {
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
     const { top, bottom, left, right } = info.padInfo;
-    const temporaries: TensorInfo[] = [];
-    const keep = (t: TensorInfo): TensorInfo => { temporaries.push(t); return t; };
-    try {
+    return withTemporaries(backend, (keep) => {
       // [b, h, w, ci] → [ci, h, w, b]: the input channels become the batch.
       const xT = keep(runBackendKernel(backend, backendName, 'Transpose', { x }, { perm: [3, 1, 2, 0] }));
       // [b, y, x, co] → [y, x, b, co]: dy becomes a filter over the (former) batch channels.
@@ -71,10 +50,7 @@ export function convFilterGradViaConv(backendName: string): KernelFunc {
       }
       // [ci, kh, kw, co] → [kh, kw, ci, co]: the filter layout TF.js expects.
       return runBackendKernel(backend, backendName, 'Transpose', { x: exact }, { perm: [1, 2, 0, 3] });
-    } finally {
-      // Kernels receive their backend typed as `{}`; it is the backend the kernel was registered for.
-      for (const t of temporaries) (backend as tf.KernelBackend).disposeData(t.dataId);
-    }
+    });
   };
 }
 
@@ -83,11 +59,5 @@ export function convFilterGradViaConv(backendName: string): KernelFunc {
  * that puts the previous kernel (or none) back, so benchmarks and tests can compare both.
  */
 export function useConvFilterGradViaConv(backendName: string): () => void {
-  const previous: KernelConfig | undefined = tf.getKernel(KERNEL, backendName);
-  if (previous) tf.unregisterKernel(KERNEL, backendName);
-  tf.registerKernel({ kernelName: KERNEL, backendName, kernelFunc: convFilterGradViaConv(backendName) });
-  return () => {
-    tf.unregisterKernel(KERNEL, backendName);
-    if (previous) tf.registerKernel(previous);
-  };
+  return replaceKernel('Conv2DBackpropFilter', backendName, () => convFilterGradViaConv(backendName));
 }

@@ -5,4 +5,6 @@ export { fitLinear, profileCompute } from './profile.ts';
 export type { ComputeProfile, ProfileOptions, ProfileSample } from './profile.ts';
 export { centreCrop, preprocessImage } from './preprocess.ts';
 export type { PreprocessOptions, Preprocessed, RgbaImage } from './preprocess.ts';
-export { convFilterGradViaConv, runBackendKernel, useConvFilterGradViaConv } from './conv-filter-grad.ts';
+export { convFilterGradViaConv, useConvFilterGradViaConv } from './conv-filter-grad.ts';
+export { replaceKernel, runBackendKernel, withTemporaries } from './kernel-replacement.ts';
+export type { ConvGradAttrs } from './kernel-replacement.ts';
