@@ -4,7 +4,7 @@
  * exactly zero while fine-tuning), and batched evaluation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '../../src/model/index.ts';
+import { createRng, permutation } from '../../src/model/index.ts';
 import type { FashionSplit } from './idx.ts';
 
 const PIXELS = 28 * 28;
@@ -19,19 +19,6 @@ export function imageBatch(split: FashionSplit, indices: ArrayLike<number>): tf.
   return tf.tensor4d(values, [indices.length, 28, 28, 1]);
 }
 
-/** A seeded Fisher–Yates permutation of 0..n-1. */
-export function shuffled(n: number, seed: number): Uint32Array {
-  const rng = createRng(seed);
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = t;
-  }
-  return order;
-}
-
 export interface EpochOptions {
   batchSize: number;
   seed: number;
@@ -42,7 +29,7 @@ export interface EpochOptions {
 
 /** One pass over `split` in a seeded order; returns the mean training loss. */
 export function trainEpoch(model: tf.LayersModel, optimizer: tf.Optimizer, split: FashionSplit, options: EpochOptions): number {
-  const order = shuffled(split.count, options.seed);
+  const order = permutation(split.count, createRng(options.seed));
   const steps = Math.ceil(split.count / options.batchSize);
   const started = performance.now();
   let lossSum = 0;

@@ -32,7 +32,7 @@ export { ModelError, modelAssert } from './errors.ts';
 export type { ModelErrorCode } from './errors.ts';
 
 // Seeded randomness
-export { createRng, deriveSeed } from './rng.ts';
+export { createRng, deriveSeed, permutation } from './rng.ts';
 export type { Rng } from './rng.ts';
 
 // Sparse matrices and pruning

@@ -54,3 +54,15 @@ export function deriveSeed(seed: number, label: string): number {
   }
   return hash;
 }
+
+/** A seeded Fisher–Yates permutation of 0..n-1. */
+export function permutation(n: number, rng: Rng): Uint32Array {
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = t;
+  }
+  return order;
+}

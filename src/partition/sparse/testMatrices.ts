@@ -1,5 +1,5 @@
-import type { CsrMatrix, Rng } from '../../model/index.ts';
-import { createRng, csrFromDense } from '../../model/index.ts';
+import type { CsrMatrix } from '../../model/index.ts';
+import { createRng, csrFromDense, permutation } from '../../model/index.ts';
 
 /**
  * Test matrices shared by the sparse tests (not exported through index.ts).
@@ -12,8 +12,8 @@ export function plantedBlockMatrix(blocks: number, blockRows: number, blockCols:
   const rng = createRng(seed);
   const rows = blocks * blockRows;
   const cols = blocks * blockCols;
-  const rowPerm = shuffle(rows, rng);
-  const colPerm = shuffle(cols, rng);
+  const rowPerm = permutation(rows, rng);
+  const colPerm = permutation(cols, rng);
   const rowBlock = new Int32Array(rows);
   const colBlock = new Int32Array(cols);
   const dense = new Float32Array(rows * cols);
@@ -33,17 +33,6 @@ export function plantedBlockMatrix(blocks: number, blockRows: number, blockCols:
     set(from * blockRows + (p % blockRows), to * blockCols + ((p * 7) % blockCols));
   }
   return { matrix: csrFromDense(dense, rows, cols), rowBlock, colBlock };
-}
-
-function shuffle(n: number, rng: Rng): Int32Array {
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = t;
-  }
-  return order;
 }
 
 /** A random sparse matrix with the given density. */
