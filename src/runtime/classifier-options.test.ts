@@ -4,43 +4,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MessageLink, memoryTransportPair, type PeerView } from '../mesh/index.ts';
-import { Classifier, type Classification, type OwnerMeshLike } from './classifier.ts';
+import { Classifier, type Classification } from './classifier.ts';
 import { RuntimeMethod, type ModelSpec } from './protocol.ts';
-import { WorkerExecutor, resolveZooModel } from './worker-executor.ts';
+import { testMesh } from './test-mesh.ts';
+import { resolveZooModel } from './worker-executor.ts';
 
 const spec: Extract<ModelSpec, { kind: 'zoo' }> = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
 const OWNER_PROFILE = { aMsPerFlop: 1e-5, bMs: 0.1 };
 
-/** Workers on in-memory links, each claiming `msPerFlop(id)`; counts the profile requests each gets. */
-function fakeMesh(ids: string[], msPerFlop: (id: string) => number = () => 1e-5): OwnerMeshLike & { profileRequests: Map<string, number> } {
-  const links = new Map<string, MessageLink>();
-  const profileRequests = new Map<string, number>();
-  for (const id of ids) {
-    const [a, b] = memoryTransportPair();
-    const executor = new WorkerExecutor({ tf, profiler: () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: msPerFlop(id), bMs: 0.1 }) });
-    new MessageLink(b).setRequestHandler(executor.handle);
-    links.set(id, new MessageLink(a));
-  }
-  const peer = (peerId: string): PeerView => ({
-    peerId,
-    state: 'ready',
-    device: { deviceId: `device-${peerId}`, name: peerId, backends: ['cpu'], cores: 4, memoryGb: null, userAgent: 'test' },
-    rttMs: 1,
-    clockOffsetMs: 0,
-    throughputBytesPerSec: 50e6,
-    stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 },
-    reason: null,
-  });
-  return {
-    profileRequests,
-    readyPeers: () => ids.map(peer),
-    request: (peerId, meta, tensors, options) => {
-      if ((meta as { method?: string }).method === RuntimeMethod.Profile) profileRequests.set(peerId, (profileRequests.get(peerId) ?? 0) + 1);
-      return (links.get(peerId) as MessageLink).request(meta, tensors, options);
-    },
-  };
-}
+const fakeMesh = (ids: string[], msPerFlop?: (id: string) => number) => testMesh(tf, ids, msPerFlop ? { msPerFlop } : {});
 
 function expectSameAnswer(mesh: Classification, alone: Classification): void {
   expect(mesh.top[0]?.index).toBe(alone.top[0]?.index);

@@ -1,38 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MessageLink, memoryTransportPair, type PeerView } from '../mesh/index.ts';
 import { keptWeightTensorCount } from '../model/index.ts';
-import { Classifier, type OwnerMeshLike } from './classifier.ts';
+import { Classifier } from './classifier.ts';
 import type { ModelSpec } from './protocol.ts';
-import { WorkerExecutor, resolveZooModel } from './worker-executor.ts';
+import { testMesh } from './test-mesh.ts';
+import { resolveZooModel } from './worker-executor.ts';
 
 const spec: Extract<ModelSpec, { kind: 'zoo' }> = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
 /** Each worker claims to be absurdly fast; what it really does is measured during inference. */
 const CLAIMED_MS_PER_FLOP = 1e-9;
 
-function fakeMesh(ids: string[], claimedMsPerFlop: (id: string) => number = () => CLAIMED_MS_PER_FLOP, memoryGb: (id: string) => number | null = () => null): OwnerMeshLike {
-  const links = new Map<string, MessageLink>();
-  for (const id of ids) {
-    const [a, b] = memoryTransportPair();
-    const executor = new WorkerExecutor({ tf, profiler: () => Promise.resolve({ backend: 'cpu', adapter: null, aMsPerFlop: claimedMsPerFlop(id), bMs: 0.1 }) });
-    new MessageLink(b).setRequestHandler(executor.handle);
-    links.set(id, new MessageLink(a));
-  }
-  const peer = (peerId: string): PeerView => ({
-    peerId,
-    state: 'ready',
-    device: { deviceId: `device-${peerId}`, name: peerId, backends: ['cpu'], cores: 4, memoryGb: memoryGb(peerId), userAgent: 'test' },
-    rttMs: 1,
-    clockOffsetMs: 0,
-    throughputBytesPerSec: 50e6,
-    stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 },
-    reason: null,
-  });
-  return {
-    readyPeers: () => ids.map(peer),
-    request: (peerId, meta, tensors, options) => (links.get(peerId) as MessageLink).request(meta, tensors, options),
-  };
-}
+const fakeMesh = (ids: string[], claimedMsPerFlop: (id: string) => number = () => CLAIMED_MS_PER_FLOP, memoryGb?: (id: string) => number | null) =>
+  testMesh(tf, ids, { msPerFlop: claimedMsPerFlop, ...(memoryGb ? { memoryGb } : {}) });
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
