@@ -3,7 +3,7 @@
  * true labels on the owner alone and across the mesh, and a photo-like version of one (ten times
  * larger, dark on a light background) goes through the real file input and preprocessing.
  */
-import { expect, test } from './fixtures.ts';
+import { expect, openRoom, test } from './fixtures.ts';
 import { fashionSamples, photoOf, type FashionSample } from './images.ts';
 
 interface Summary {
@@ -17,13 +17,8 @@ type Api = { classify(r: unknown): Promise<Summary> };
 test('held-out test images get their true labels in the browser, alone and across owner + 2 workers; a photo of one through the file input too', async ({ newDevice, baseUrl }) => {
   const samples = await fashionSamples();
   expect(samples.length).toBeGreaterThanOrEqual(5);
-  const owner = await newDevice('owner');
-  await owner.goto(baseUrl);
-  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
+  const { owner } = await openRoom(newDevice, baseUrl, 2);
   await expect(owner.locator('[data-field="model"]')).toHaveValue('clothing');
-  const joinUrl = await owner.locator('input.join-link').inputValue();
-  for (let i = 0; i < 2; i++) await (await newDevice(`worker ${i + 1}`)).goto(joinUrl);
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(2, { timeout: 60_000 });
 
   const run = (values: number[], scheme: string) => owner.evaluate(([v, s]) => (window as unknown as { modnn: Api }).modnn.classify({ model: 'clothing', values: v, scheme: s }), [values, scheme] as const);
   for (const sample of samples) {

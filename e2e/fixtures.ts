@@ -51,3 +51,23 @@ export const test = base.extend<Fixtures>({
 });
 
 export { expect };
+
+/**
+ * An owner page and `workers` worker pages joined through its link, each a separate device;
+ * resolves once the owner lists every worker as ready.
+ */
+export async function openRoom(newDevice: Fixtures['newDevice'], baseUrl: string, workers: number, emulate?: BrowserContextOptions): Promise<{ owner: Page; workers: Page[] }> {
+  const device = (label: string) => newDevice(label, emulate ? { emulate } : {});
+  const owner = await device('owner');
+  await owner.goto(baseUrl);
+  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
+  const joinUrl = await owner.locator('input.join-link').inputValue();
+  const pages: Page[] = [];
+  for (let i = 0; i < workers; i++) {
+    const page = await device(`worker ${i + 1}`);
+    await page.goto(joinUrl);
+    pages.push(page);
+  }
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers, { timeout: 60_000 });
+  return { owner, workers: pages };
+}

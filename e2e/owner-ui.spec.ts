@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { devices, type Page } from '@playwright/test';
-import { expect, test } from './fixtures.ts';
+import { expect, openRoom, test } from './fixtures.ts';
 import { fashionSamples, photoOf, type FashionSample } from './images.ts';
 
 const screenshotDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
@@ -51,21 +51,6 @@ async function dropFile(page: Page, file: { name: string; mimeType: string; buff
   );
 }
 
-async function openRoom(newDevice: (label: string, o?: { emulate?: object }) => Promise<Page>, baseUrl: string, workers: number, emulate?: object): Promise<{ owner: Page; workerPages: Page[] }> {
-  const owner = await newDevice('owner', emulate ? { emulate } : {});
-  await owner.goto(baseUrl);
-  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
-  const joinUrl = await owner.locator('input.join-link').inputValue();
-  const workerPages: Page[] = [];
-  for (let i = 0; i < workers; i++) {
-    const page = await newDevice(`worker ${i + 1}`, emulate ? { emulate } : {});
-    await page.goto(joinUrl);
-    workerPages.push(page);
-  }
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers, { timeout: 60_000 });
-  return { owner, workerPages };
-}
-
 const sizes = [
   { name: 'phone', emulate: devices['Pixel 7'] },
   { name: 'desktop', emulate: { viewport: { width: 1280, height: 900 } } },
@@ -73,7 +58,7 @@ const sizes = [
 
 for (const size of sizes) {
   test(`${size.name}: an image dropped or picked is classified across owner + 2 workers, with top-5 and a timeline lane per device`, async ({ newDevice, baseUrl }, testInfo) => {
-    const { owner, workerPages } = await openRoom(newDevice, baseUrl, 2, size.emulate);
+    const { owner, workers: workerPages } = await openRoom(newDevice, baseUrl, 2, size.emulate);
     await owner.locator('[data-field="model"]').selectOption('vgg16-small');
     await owner.locator('[data-field="scheme"]').selectOption('fused');
 
@@ -133,7 +118,9 @@ test('bad input gets a clear message and the page keeps working', async ({ newDe
   await expect(owner.locator('[data-field="preview"] figcaption').first()).toContainText('8000×8000, read at 1024×1024', { timeout: 60_000 });
   await expect(owner.locator('[data-field="top5"] li')).toHaveCount(5);
   await expect(error).toBeHidden();
-  expect(await owner.evaluate(() => new Promise<number>((resolve) => { const t = performance.now(); setTimeout(() => resolve(performance.now() - t), 0); }))).toBeLessThan(1_000);
+  // Not frozen: the page still answers and its controls still work (timings belong in benchmarks).
+  await owner.locator('[data-field="scheme"]').selectOption('owner');
+  await expect(owner.locator('[data-field="scheme"]')).toHaveValue('owner');
 
   // A model drop that is not a model, and one with its weights missing: the previous model stays.
   const modelFiles = owner.locator('[data-field="model-files"]');
@@ -184,7 +171,7 @@ test('with automatic approval off, a joiner waits until the owner approves it; a
 });
 
 test('owner and worker pages have no serious accessibility violations, and the main flow works from the keyboard', async ({ newDevice, baseUrl }) => {
-  const { owner, workerPages } = await openRoom(newDevice, baseUrl, 1);
+  const { owner, workers: workerPages } = await openRoom(newDevice, baseUrl, 1);
   await owner.locator('[data-field="model"]').selectOption('vgg16-small');
   const image = await makeImage(owner, { width: 300, height: 300 });
 

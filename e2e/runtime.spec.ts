@@ -3,7 +3,7 @@
  * (the backend each page measures fastest: WASM here). Distributed answers equal the owner's own.
  */
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures.ts';
+import { expect, openRoom, test } from './fixtures.ts';
 
 interface Summary {
   top: { index: number; probability: number }[];
@@ -18,20 +18,6 @@ type Request = { model: string; scheme: string; seed?: number };
 const classify = (owner: Page, request: Request): Promise<Summary> =>
   owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<Summary> } }).modnn.classify(r), request);
 
-async function openMesh(newDevice: (label: string) => Promise<Page>, baseUrl: string, workers: number) {
-  const owner = await newDevice('owner');
-  await owner.goto(baseUrl);
-  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
-  const joinUrl = await owner.locator('input.join-link').inputValue();
-  const pages: Page[] = [];
-  for (let i = 0; i < workers; i++) {
-    const page = await newDevice(`worker ${i + 1}`);
-    await page.goto(joinUrl);
-    pages.push(page);
-  }
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers, { timeout: 60_000 });
-  return { owner, workers: pages };
-}
 
 function maxAbsDiff(a: number[], b: number[]): number {
   expect(a.length).toBe(b.length);
@@ -42,7 +28,7 @@ function maxAbsDiff(a: number[], b: number[]): number {
 const TOLERANCE = 1e-4;
 
 test('every scheme gives the owner-alone answer, on VGG-16 and on a residual MobileNetV2-style model', async ({ newDevice, baseUrl }) => {
-  const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
+  const { owner, workers } = await openRoom(newDevice, baseUrl, 3);
   for (const worker of workers) await expect(worker.locator('[data-field="backend"]')).not.toHaveText('measuring…');
   // The owner lists the backend each worker really runs (measured fastest: WASM on this machine).
   await expect(owner.locator('td[data-field="backend"] strong')).toHaveCount(3);
@@ -71,7 +57,7 @@ test('every scheme gives the owner-alone answer, on VGG-16 and on a residual Mob
 });
 
 test('a worker page closed in the middle of an inference: the answer is still right', async ({ newDevice, baseUrl }) => {
-  const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
+  const { owner, workers } = await openRoom(newDevice, baseUrl, 3);
   const alone = await classify(owner, { model: 'vgg16-small', scheme: 'owner', seed: 3 });
   // Whichever worker is first to get a tile keeps it unanswered; the test then closes its page.
   let first!: (index: number) => void;
@@ -103,7 +89,7 @@ test('a worker page closed in the middle of an inference: the answer is still ri
 });
 
 test('a worker that stops answering: the answer is still right and it gets no more work', async ({ newDevice, baseUrl }) => {
-  const { owner, workers } = await openMesh(newDevice, baseUrl, 3);
+  const { owner, workers } = await openRoom(newDevice, baseUrl, 3);
   const alone = await classify(owner, { model: 'vgg16-small', scheme: 'owner', seed: 5 });
   await workers[0]!.evaluate(() => {
     // Test hook: this worker hangs on every compute task (a stuck phone that still answers heartbeats).
@@ -122,7 +108,7 @@ test('a worker that stops answering: the answer is still right and it gets no mo
 });
 
 test('no tensor leak on the owner or the workers over repeated inferences', async ({ newDevice, baseUrl }) => {
-  const { owner, workers } = await openMesh(newDevice, baseUrl, 2);
+  const { owner, workers } = await openRoom(newDevice, baseUrl, 2);
   const tensors = (page: Page) => page.evaluate(() => (window as unknown as { modnn: { tensorCount(): number } }).modnn.tensorCount());
   // Warm-up: backend state, and the weights' tensors each device keeps for the model's life.
   for (const scheme of ['owner', 'bodp', 'fused']) await classify(owner, { model: 'vgg16-small', scheme });
@@ -149,7 +135,7 @@ test('a model dropped into the owner page reaches the workers over the data chan
     }),
   );
 
-  const { owner, workers } = await openMesh(newDevice, baseUrl, 2);
+  const { owner, workers } = await openRoom(newDevice, baseUrl, 2);
   await owner.locator('[data-field="model-files"]').setInputFiles([modelJson, weightsBin]);
   await expect(owner.locator('[data-field="model-message"]')).toContainText('Loaded model.json');
   const model = await owner.locator('[data-field="model"]').inputValue();

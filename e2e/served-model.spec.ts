@@ -5,7 +5,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from './fixtures.ts';
+import { expect, openRoom, test } from './fixtures.ts';
 
 const servedDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'models', 'e2e-served');
 
@@ -38,12 +38,7 @@ interface Summary {
 }
 
 test('a served model is loaded by every worker from the server, with the owner-alone answer', async ({ newDevice, baseUrl }) => {
-  const owner = await newDevice('owner');
-  await owner.goto(baseUrl);
-  await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
-  const joinUrl = await owner.locator('input.join-link').inputValue();
-  for (let i = 0; i < 2; i++) await (await newDevice(`worker ${i + 1}`)).goto(joinUrl);
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(2, { timeout: 60_000 });
+  const { owner } = await openRoom(newDevice, baseUrl, 2);
 
   type Api = { useServedModel(url: string): Promise<string>; classify(r: unknown): Promise<Summary> };
   const model = await owner.evaluate(() => (window as unknown as { modnn: Api }).modnn.useServedModel('/models/e2e-served/model.json'));
