@@ -4,7 +4,8 @@
  * moved, the planner's choice in words, and the image's timeline across devices.
  */
 import type { Scheme } from '../runtime/index.ts';
-import { formatMs, h } from './dom.ts';
+import { h } from './dom.ts';
+import { formatMs } from './format.ts';
 import { createImageInput, decodeImage, drawModelInput } from './image-input.ts';
 import type { ClassifySummary, ModelRunner } from './model-runner.ts';
 import { describePlan } from './plan-words.ts';

@@ -11,14 +11,4 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
-export function formatBytesPerSec(bytesPerSec: number | null): string {
-  if (bytesPerSec === null) return '–';
-  return `${(bytesPerSec / 1e6).toFixed(bytesPerSec < 1e7 ? 1 : 0)} MB/s`;
-}
-
-export function formatMs(ms: number | null): string {
-  if (ms === null) return '–';
-  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
-}
-
 export const shortId = (id: string): string => id.slice(0, 6);

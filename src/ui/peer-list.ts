@@ -3,7 +3,8 @@
  * share of the last image, tasks done, and what the owner can do (approve, refuse, remove).
  */
 import type { PeerView } from '../mesh/index.ts';
-import { formatBytesPerSec, formatMs, h, shortId } from './dom.ts';
+import { h, shortId } from './dom.ts';
+import { formatBytesPerSec, formatMs } from './format.ts';
 
 const STATE_LABEL: Record<PeerView['state'], string> = {
   connecting: 'connecting…',

@@ -14,6 +14,7 @@
  *    So the recompute is drawn on the owner lane and a marker on the worker's lane.
  */
 import type { TaskTrace } from '../runtime/index.ts';
+import { formatBytes, formatMs } from './format.ts';
 
 export type SegmentKind = 'compute' | 'send' | 'receive' | 'wait';
 
@@ -377,24 +378,10 @@ export function niceTicks(spanMs: number, maxTicks: number): number[] {
 
 // ---- Words (shared by the chart's details line and aria-labels) ----
 
-export function fmtMs(ms: number): string {
-  if (!Number.isFinite(ms)) return '–';
-  const a = Math.abs(ms);
-  if (a >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  return a < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
-}
-
 /** "20.5–26.0 ms": one decimal below a second. */
 export function fmtRange(startMs: number, endMs: number): string {
   const num = (ms: number) => (!Number.isFinite(ms) ? '–' : Math.abs(ms) < 1000 ? ms.toFixed(1) : String(Math.round(ms)));
   return `${num(startMs)}–${num(endMs)} ms`;
-}
-
-export function fmtBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes <= 0) return '0 B';
-  if (bytes < 1000) return `${Math.round(bytes)} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(bytes < 1e4 ? 1 : 0)} kB`;
-  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB`;
 }
 
 export function fmtFlops(flops: number): string {
@@ -421,38 +408,38 @@ export function describeSegment(lane: Pick<TimelineLane, 'label'>, s: TimelineSe
   const parts = [
     `${lane.label}: ${SEGMENT_WORDS[s.kind]}${d.recoveryOf ? ` (recovering ${d.recoveryOf.label}’s share)` : ''}`,
     `step ${s.step} (${s.taskKind}${d.layers ? `, ${d.layers} layer${d.layers === 1 ? '' : 's'}` : ''})`,
-    `${fmtRange(s.startMs, s.endMs)} (${fmtMs(duration)})`,
+    `${fmtRange(s.startMs, s.endMs)} (${formatMs(duration)})`,
   ];
-  if (s.kind === 'send' || s.kind === 'receive') parts.push(`${fmtBytes(d.bytes)}${d.mbPerSec !== null ? ` at ${d.mbPerSec.toFixed(d.mbPerSec < 10 ? 1 : 0)} MB/s` : ''}`);
+  if (s.kind === 'send' || s.kind === 'receive') parts.push(`${formatBytes(d.bytes)}${d.mbPerSec !== null ? ` at ${d.mbPerSec.toFixed(d.mbPerSec < 10 ? 1 : 0)} MB/s` : ''}`);
   if (s.kind === 'compute') {
     parts.push(fmtFlops(d.flops));
     if (duration >= 0.05 && d.flops > 0) parts.push(`${(d.flops / duration / 1e6).toFixed(1)} GFLOP/s`);
   }
   if (d.recoveryOf) parts.push(`why: ${d.recoveryOf.reason}`);
   if (d.note) parts.push(d.note);
-  if (d.adjustedMs >= 0.05) parts.push(`times adjusted by ${fmtMs(d.adjustedMs)} (clock estimate)`);
+  if (d.adjustedMs >= 0.05) parts.push(`times adjusted by ${formatMs(d.adjustedMs)} (clock estimate)`);
   return parts.join(' · ');
 }
 
 export function describeMarker(lane: Pick<TimelineLane, 'label'>, m: TimelineMarker): string {
   const what = m.kind === 'failure' ? 'failed' : 'share run on the owner';
   const where = m.step !== null ? ` at step ${m.step} (${m.taskKind ?? '?'})` : '';
-  const when = m.atMs !== null ? `, owner took over at ${fmtMs(m.atMs)}` : ', left out of this image';
+  const when = m.atMs !== null ? `, owner took over at ${formatMs(m.atMs)}` : ', left out of this image';
   return `⚠ ${lane.label}: ${what}${where}${when} · ${m.reason}`;
 }
 
 /** The summary sentence: how long, who computed, what moved. */
 export function describeSummary(s: TimelineSummary): string {
-  if (s.tasks === 0) return `No tasks recorded · ${fmtMs(s.totalMs)} in all`;
-  const parts = [`${fmtMs(s.totalMs)} in all`];
+  if (s.tasks === 0) return `No tasks recorded · ${formatMs(s.totalMs)} in all`;
+  const parts = [`${formatMs(s.totalMs)} in all`];
   if (s.speedup !== null && s.baselineMs !== null) {
-    parts.push(s.speedup >= 1 ? `${s.speedup.toFixed(2)}× faster than the owner alone (${fmtMs(s.baselineMs)})` : `${(1 / s.speedup).toFixed(2)}× slower than the owner alone (${fmtMs(s.baselineMs)})`);
+    parts.push(s.speedup >= 1 ? `${s.speedup.toFixed(2)}× faster than the owner alone (${formatMs(s.baselineMs)})` : `${(1 / s.speedup).toFixed(2)}× slower than the owner alone (${formatMs(s.baselineMs)})`);
   }
   if (s.devices > 1) {
     parts.push(`workers did ${Math.round(s.workerFlopsFraction * 100)}% of the FLOPs`);
     parts.push(`${s.parallelism.toFixed(1)} devices computing on average`);
-    parts.push(`owner idle ${fmtMs(s.ownerIdleMs)}`);
-    parts.push(`${fmtBytes(s.bytesOut)} sent, ${fmtBytes(s.bytesIn)} back`);
+    parts.push(`owner idle ${formatMs(s.ownerIdleMs)}`);
+    parts.push(`${formatBytes(s.bytesOut)} sent, ${formatBytes(s.bytesIn)} back`);
   }
   if (s.recoveries > 0) parts.push(`${s.recoveries} share${s.recoveries === 1 ? '' : 's'} recovered on the owner`);
   return parts.join(' · ');

@@ -6,12 +6,11 @@
  * text stays readable from a 390 px phone up. Layout and words: timeline-layout.ts.
  */
 import { h } from './dom.ts';
+import { formatBytes, formatMs } from './format.ts';
 import {
   describeMarker,
   describeSegment,
   describeSummary,
-  fmtBytes,
-  fmtMs,
   layoutTimeline,
   niceTicks,
   type TimelineInput,
@@ -67,7 +66,7 @@ function laneCaption(lane: TimelineLane): string {
   const t = lane.totals;
   if (lane.device === null) return 'left out';
   const parts = [`${Math.round(t.busyFraction * 100)}% busy`];
-  if (!lane.isOwner && t.transferMs > 0) parts.push(`transfer ${fmtMs(t.transferMs)}`);
+  if (!lane.isOwner && t.transferMs > 0) parts.push(`transfer ${formatMs(t.transferMs)}`);
   if (lane.isOwner && t.recoveries > 0) parts.push(`${t.recoveries} recovered`);
   if (!lane.isOwner && t.recoveries > 0) parts.push('failed');
   return parts.join(' · ');
@@ -100,10 +99,10 @@ function totalsTable(layout: TimelineLayout): HTMLElement {
       {},
       h('th', { scope: 'row' }, lane.label),
       h('td', {}, `${Math.round(t.busyFraction * 100)}%`),
-      h('td', {}, none ? '–' : fmtMs(t.computeMs)),
-      h('td', {}, lane.isOwner || none ? '–' : fmtMs(t.transferMs)),
-      h('td', {}, lane.isOwner || none ? '–' : fmtMs(t.waitMs)),
-      h('td', { class: 'tl-col-bytes' }, lane.isOwner || none ? '–' : `${fmtBytes(t.bytesOut)} / ${fmtBytes(t.bytesIn)}`),
+      h('td', {}, none ? '–' : formatMs(t.computeMs)),
+      h('td', {}, lane.isOwner || none ? '–' : formatMs(t.transferMs)),
+      h('td', {}, lane.isOwner || none ? '–' : formatMs(t.waitMs)),
+      h('td', { class: 'tl-col-bytes' }, lane.isOwner || none ? '–' : `${formatBytes(t.bytesOut)} / ${formatBytes(t.bytesIn)}`),
       h('td', {}, String(t.tasks)),
     );
   };
@@ -171,7 +170,7 @@ export function renderTimeline(input: TimelineInput, options: TimelineOptions = 
     const span = layout.summary.spanMs > 0 ? layout.summary.spanMs : 1;
     const plotW = W - 2 * PAD_X;
     const x = (ms: number) => PAD_X + (Math.min(Math.max(ms, 0), span) / span) * plotW;
-    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', class: 'tl-svg', role: 'group', 'aria-label': `Timeline of ${layout.lanes.length} device${layout.lanes.length === 1 ? '' : 's'} over ${fmtMs(layout.summary.totalMs)}` });
+    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', class: 'tl-svg', role: 'group', 'aria-label': `Timeline of ${layout.lanes.length} device${layout.lanes.length === 1 ? '' : 's'} over ${formatMs(layout.summary.totalMs)}` });
     svg.append(
       s(
         'defs',
