@@ -67,7 +67,10 @@ export function startPwa(container: HTMLElement): void {
     show('update', 'A new version of modnn-web is ready.', reload, dismissButton('Later', 'Not now: keep this version until the next visit'));
   });
 
-  wb.addEventListener('controlling', () => {
+  // The browser's own event, not workbox-window's 'controlling': that one is not sent for every
+  // worker workbox-window did not register itself, and a Reload click then waited for nothing
+  // (seen once in a clean-clone CI run).
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
     if (reloadWhenControlled) location.reload();
   });
 
