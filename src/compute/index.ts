@@ -8,3 +8,4 @@ export type { PreprocessOptions, Preprocessed, RgbaImage } from './preprocess.ts
 export { convFilterGradViaConv, useConvFilterGradViaConv } from './conv-filter-grad.ts';
 export { replaceKernel, runBackendKernel, withTemporaries } from './kernel-replacement.ts';
 export type { ConvGradAttrs } from './kernel-replacement.ts';
+export { yieldToEventLoop } from './yield.ts';

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelGraph } from '../model/index.ts';
+import { yieldToEventLoop } from './yield.ts';
 
 export interface ProfileSample {
   flops: number;
@@ -82,11 +83,14 @@ export async function profileCompute(graph: ModelGraph, options: Partial<Profile
       };
       try {
         await run();
+        // Profiling takes seconds on a slow phone; the page must keep answering its peers.
+        await yieldToEventLoop();
         const times: number[] = [];
         for (let i = 0; i < repetitions; i++) {
           const t0 = now();
           await run();
           times.push(now() - t0);
+          await yieldToEventLoop();
         }
         samples.push({ flops: 2 * rows * s.width * s.outC * s.kernel[0] * s.kernel[1] * s.inC, ms: times.sort((a, b) => a - b)[times.length >> 1] as number });
       } finally {

@@ -113,34 +113,71 @@ export function runTileSliceOnBands(
   const bands = new Map<number, Band>(inputBands);
   let last: Band | undefined;
   for (const nodeSlice of slice.nodes) {
-    const node = nodeAt(graph, nodeSlice.nodeId);
-    const inputs = nodeSlice.inputs.map((cut): PaddedInput => {
-      const height = Math.max(0, cut.rect.rows.end - cut.rect.rows.start + 1);
-      const width = Math.max(0, cut.rect.cols.end - cut.rect.cols.start + 1);
-      if (height * width === 0) {
-        // The cut lies wholly in the border padding: nothing is read, only padding is made.
-        const channels = nodeAt(graph, cut.producerId).outputShape[2] ?? 0;
-        return { band: tf.zeros([height, width, channels]), pad: cut.pad };
-      }
-      const band = bands.get(cut.producerId);
-      if (band === undefined) {
-        throw new ModelError('ERR_MODEL_EXECUTION', `runTileSlice: '${node.name}' needs node ${cut.producerId}, which the slice does not hold`);
-      }
-      const offsetRow = cut.rect.rows.start - band.row;
-      const offsetCol = cut.rect.cols.start - band.col;
-      modelAssert(offsetRow >= 0 && offsetCol >= 0 && offsetRow + height <= band.tensor.shape[0] && offsetCol + width <= band.tensor.shape[1],
-        'ERR_MODEL_EXECUTION', () => `runTileSlice: '${node.name}' reads rows ${cut.rect.rows.start}..${cut.rect.rows.end} of node ${cut.producerId}, band holds ${band.row}..${band.row + band.tensor.shape[0] - 1}`);
-      return { band: tf.slice(band.tensor, [offsetRow, offsetCol, 0], [height, width, -1]), pad: cut.pad };
-    });
-    const output = applyNode(tf, node, weights, inputs) as Tensor3D;
-    const expected = [nodeSlice.out.rows.end - nodeSlice.out.rows.start + 1, nodeSlice.out.cols.end - nodeSlice.out.cols.start + 1];
-    modelAssert(output.shape[0] === expected[0] && output.shape[1] === expected[1], 'ERR_MODEL_EXECUTION', () =>
-      `runTileSlice: '${node.name}' produced ${output.shape[0]}×${output.shape[1]}, the slice expects ${expected[0]}×${expected[1]}`);
-    last = { tensor: output, row: nodeSlice.out.rows.start, col: nodeSlice.out.cols.start };
-    bands.set(node.id, last);
+    last = runNodeSlice(tf, graph, weights, nodeSlice, bands);
+    bands.set(nodeSlice.nodeId, last);
   }
   if (last === undefined) throw new ModelError('ERR_MODEL_EXECUTION', 'runTileSlice: the slice has no nodes');
   return last.tensor;
+}
+
+/**
+ * `runTileSliceOnBands`, one node at a time with `pause()` between nodes, so a device that takes
+ * seconds on a block still answers its peers (see compute's `yieldToEventLoop`). Keeps only the
+ * output: every intermediate is disposed, the input bands are the caller's.
+ */
+export async function runTileSliceStepwise(
+  tf: TfModule,
+  graph: ModelGraph,
+  weights: ModelWeights,
+  slice: TileSlice,
+  inputBands: ReadonlyMap<number, Band>,
+  pause: () => Promise<void>,
+): Promise<Tensor3D> {
+  const bands = new Map<number, Band>(inputBands);
+  const made: Tensor[] = [];
+  let last: Band | undefined;
+  try {
+    for (const [i, nodeSlice] of slice.nodes.entries()) {
+      if (i > 0) await pause();
+      // The tidy keeps the band's tensor (it is returned) and frees the node's temporaries.
+      const band = tf.tidy(() => ({ ...runNodeSlice(tf, graph, weights, nodeSlice, bands) }));
+      made.push(band.tensor);
+      last = band;
+      bands.set(nodeSlice.nodeId, band);
+    }
+    if (last === undefined) throw new ModelError('ERR_MODEL_EXECUTION', 'runTileSlice: the slice has no nodes');
+    return last.tensor;
+  } finally {
+    for (const tensor of made) if (tensor !== last?.tensor) tensor.dispose();
+  }
+}
+
+/** One node of a slice, on the rows/columns the slice lists, from the bands computed so far. */
+function runNodeSlice(tf: TfModule, graph: ModelGraph, weights: ModelWeights, nodeSlice: TileSlice['nodes'][number], bands: ReadonlyMap<number, Band>): Band {
+  const node = nodeAt(graph, nodeSlice.nodeId);
+  const inputs = nodeSlice.inputs.map((cut): PaddedInput => {
+    const height = Math.max(0, cut.rect.rows.end - cut.rect.rows.start + 1);
+    const width = Math.max(0, cut.rect.cols.end - cut.rect.cols.start + 1);
+    if (height * width === 0) {
+      // The cut lies wholly in the border padding: nothing is read, only padding is made.
+      const channels = nodeAt(graph, cut.producerId).outputShape[2] ?? 0;
+      return { band: tf.zeros([height, width, channels]), pad: cut.pad };
+    }
+    const band = bands.get(cut.producerId);
+    if (band === undefined) {
+      throw new ModelError('ERR_MODEL_EXECUTION', `runTileSlice: '${node.name}' needs node ${cut.producerId}, which the slice does not hold`);
+    }
+    const offsetRow = cut.rect.rows.start - band.row;
+    const offsetCol = cut.rect.cols.start - band.col;
+    modelAssert(offsetRow >= 0 && offsetCol >= 0 && offsetRow + height <= band.tensor.shape[0] && offsetCol + width <= band.tensor.shape[1],
+      'ERR_MODEL_EXECUTION', () => `runTileSlice: '${node.name}' reads rows ${cut.rect.rows.start}..${cut.rect.rows.end} of node ${cut.producerId}, band holds ${band.row}..${band.row + band.tensor.shape[0] - 1}`);
+    return { band: tf.slice(band.tensor, [offsetRow, offsetCol, 0], [height, width, -1]), pad: cut.pad };
+  });
+  const output = applyNode(tf, node, weights, inputs) as Tensor3D;
+  const expected = [nodeSlice.out.rows.end - nodeSlice.out.rows.start + 1, nodeSlice.out.cols.end - nodeSlice.out.cols.start + 1];
+  modelAssert(output.shape[0] === expected[0] && output.shape[1] === expected[1], 'ERR_MODEL_EXECUTION', () =>
+    `runTileSlice: '${node.name}' produced ${output.shape[0]}×${output.shape[1]}, the slice expects ${expected[0]}×${expected[1]}`);
+  return { tensor: output, row: nodeSlice.out.rows.start, col: nodeSlice.out.cols.start };
 }
 
 /**

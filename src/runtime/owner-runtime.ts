@@ -4,6 +4,7 @@
  * share), computed, gathered and merged. Nothing is lost: a worker that fails or misses its
  * deadline has its share computed here, and gets no more work in this inference.
  */
+import { yieldToEventLoop } from '../compute/index.ts';
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
 import { csrVecMul, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
@@ -14,7 +15,7 @@ import {
   finishFc,
   mergeTileValues,
   runFcSlice,
-  runTileSliceOnBands,
+  runTileSliceStepwise,
   runWhole,
   type Band,
 } from './local-executor.ts';
@@ -88,6 +89,11 @@ export interface OwnerRuntimeOptions {
   onUpload?: (deviceId: string, sentBytes: number, totalBytes: number) => void;
   deadline?: Partial<DeadlineOptions>;
   now?: () => number;
+  /**
+   * Awaited between the owner's own layers, so its page keeps answering the workers' heartbeats
+   * (and the user) during seconds of compute. Default: one turn of the event loop.
+   */
+  pause?: () => Promise<void>;
 }
 
 let planCounter = 0;
@@ -119,6 +125,7 @@ export class OwnerRuntime {
   readonly modelKey: string;
   private readonly deadline: DeadlineOptions;
   private readonly now: () => number;
+  private readonly pause: () => Promise<void>;
   /** Plan ids by plan object, and which workers have that plan's FC slices installed. */
   private readonly planIds = new WeakMap<Plan, string>();
   private readonly prepared = new WeakMap<Plan, Set<string>>();
@@ -129,6 +136,7 @@ export class OwnerRuntime {
     this.modelKey = modelKeyOf(options.spec);
     this.deadline = { factor: 3, marginMs: 5_000, ...options.deadline };
     this.now = options.now ?? (() => performance.now());
+    this.pause = options.pause ?? yieldToEventLoop;
   }
 
   /**
@@ -214,7 +222,10 @@ export class OwnerRuntime {
         const { step } = planned;
         if (step.kind === 'owner') {
           const t0 = this.now() - start;
-          for (const id of step.nodeIds) values.set(id, await this.runOwnerNode(this.node(id), values));
+          for (const id of step.nodeIds) {
+            values.set(id, await this.runOwnerNode(this.node(id), values));
+            await this.pause();
+          }
           const flops = step.nodeIds.reduce((sum, id) => sum + this.node(id).flops, 0);
           const t1 = this.now() - start;
           trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: step.nodeIds.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
@@ -275,7 +286,14 @@ export class OwnerRuntime {
       if (!value) throw new RuntimeError('ERR_RUNTIME_PLAN', `step ${index} needs node ${id} before it is computed`);
       return value as Tensor3D;
     };
-    const local = (slice: TileSlice) => tf.tidy(() => runTileSliceOnBands(tf, model.graph, model.weights, slice, cropSliceInputs(tf, slice, full)));
+    const local = async (slice: TileSlice): Promise<Tensor3D> => {
+      const bands = cropSliceInputs(tf, slice, full);
+      try {
+        return await runTileSliceStepwise(tf, model.graph, model.weights, slice, bands, this.pause);
+      } finally {
+        for (const band of bands.values()) band.tensor.dispose();
+      }
+    };
     // Largest share first: its transfer is the longest, so it should start first.
     const remote = step.slices
       .filter((s) => ctx.usable(s.device))
@@ -312,7 +330,7 @@ export class OwnerRuntime {
     const tiles: { slice: TileSlice; output: Tensor3D }[] = [];
     for (const slice of step.slices.filter((s) => !pending.has(s))) {
       const t0 = this.now() - ctx.start;
-      tiles.push({ slice, output: local(slice) });
+      tiles.push({ slice, output: await local(slice) });
       const t1 = this.now() - ctx.start;
       ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
@@ -320,7 +338,7 @@ export class OwnerRuntime {
       try {
         tiles.push({ slice, output: await promise });
       } catch (err) {
-        tiles.push({ slice, output: this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => local(slice)) });
+        tiles.push({ slice, output: await this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => local(slice)) });
       }
     }
     const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
@@ -371,19 +389,19 @@ export class OwnerRuntime {
       try {
         addFcPartial(y, slice, await promise);
       } catch (err) {
-        addFcPartial(y, slice, this.fallback(index, 'fc', slice.device, err, ctx, 2 * slice.weights.values.length, () => runFcSlice(x, slice)));
+        addFcPartial(y, slice, await this.fallback(index, 'fc', slice.device, err, ctx, 2 * slice.weights.values.length, () => runFcSlice(x, slice)));
       }
     }
     ctx.values.set(step.nodeId, tf.tidy(() => finishFc(tf, model.weights, node, y)));
   }
 
   /** A worker failed or was late: note it, leave it out of the rest of this inference, compute its share here. */
-  private fallback<T>(index: number, kind: 'spatial' | 'fc', device: number, err: unknown, ctx: StepContext, flops: number, compute: () => T): T {
+  private async fallback<T>(index: number, kind: 'spatial' | 'fc', device: number, err: unknown, ctx: StepContext, flops: number, compute: () => T | Promise<T>): Promise<T> {
     const deviceId = ctx.plan.devices[device]?.id ?? '?';
     const reason = (err as Error).message ?? String(err);
     ctx.failed.set(deviceId, reason);
     const t0 = this.now() - ctx.start;
-    const result = compute();
+    const result = await compute();
     const t1 = this.now() - ctx.start;
     ctx.trace.push({ step: index, kind, device, deviceId, startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: 1, bytesOut: 0, bytesIn: 0, outcome: 'local-fallback', error: reason });
     return result;

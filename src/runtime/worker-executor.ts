@@ -23,7 +23,8 @@ import {
   type TfModule,
 } from '../model/index.ts';
 import { memoryModelStore, type ModelStore } from './model-store.ts';
-import { runFcSlice, runTileSliceOnBands, type Band } from './local-executor.ts';
+import { yieldToEventLoop } from '../compute/index.ts';
+import { runFcSlice, runTileSliceStepwise, type Band } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
 import {
   RuntimeMethod,
@@ -126,6 +127,11 @@ export interface WorkerExecutorOptions {
   /** The TF.js backend running here, reported to the owner. */
   backend?: { name: string; adapter: string | null };
   now?: () => number;
+  /**
+   * Awaited between the layers of a task, so the page answers its owner's heartbeat while it
+   * computes. Default: one turn of the event loop.
+   */
+  pause?: () => Promise<void>;
 }
 
 /** Plans whose Dense-layer slices a worker keeps at once. */
@@ -162,6 +168,7 @@ export class WorkerExecutor {
   private readonly profiler: Profiler | null;
   private readonly backend: { name: string; adapter: string | null } | null;
   private readonly now: () => number;
+  private readonly pause: () => Promise<void>;
 
   constructor(options: WorkerExecutorOptions) {
     this.tf = options.tf;
@@ -170,6 +177,7 @@ export class WorkerExecutor {
     this.profiler = options.profiler ?? null;
     this.backend = options.backend ?? null;
     this.now = options.now ?? (() => performance.now());
+    this.pause = options.pause ?? yieldToEventLoop;
   }
 
   /** The request handlers, by method name (for `WorkerMesh.handle`). */
@@ -261,8 +269,8 @@ export class WorkerExecutor {
       if (!graph.nodes[n.nodeId]) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: no node ${n.nodeId} in ${graph.name}`);
     }
     const t0 = this.now();
-    const tile = tf.tidy(() => {
-      const bands = new Map<number, Band>();
+    const bands = new Map<number, Band>();
+    try {
       slice.inputs.forEach((input, i) => {
         const t = request.tensors[i] as WireTensor;
         const producer = graph.nodes[input.nodeId];
@@ -274,16 +282,18 @@ export class WorkerExecutor {
         }
         bands.set(input.nodeId, { tensor: tf.tensor3d(t.data as Float32Array, [height, width, channels as number]), row: input.rect.rows.start, col: input.rect.cols.start });
       });
-      return runTileSliceOnBands(tf, graph, weights, slice, bands);
-    });
-    try {
-      const data = (await tile.data()) as Float32Array;
-      const t1 = this.now();
-      this.stats.tasks++;
-      this.stats.rows += tile.shape[0];
-      return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1 }, tensors: [wireTensor([...tile.shape], data)] };
+      const tile = await runTileSliceStepwise(tf, graph, weights, slice, bands, this.pause);
+      try {
+        const data = (await tile.data()) as Float32Array;
+        const t1 = this.now();
+        this.stats.tasks++;
+        this.stats.rows += tile.shape[0];
+        return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1 }, tensors: [wireTensor([...tile.shape], data)] };
+      } finally {
+        tile.dispose();
+      }
     } finally {
-      tile.dispose();
+      for (const band of bands.values()) band.tensor.dispose();
     }
   }
 
