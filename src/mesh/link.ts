@@ -3,6 +3,7 @@
  * with validation, request/response correlation, byte counters. Anything malformed from the
  * peer destroys the link with the reason; nothing from the peer can throw into the caller.
  */
+import * as v from 'valibot';
 import { MeshError, WireDecodeError } from '../errors.ts';
 import { Emitter } from './emitter.ts';
 import type { FrameTransport } from './transport.ts';
@@ -28,6 +29,8 @@ export interface LinkOptions {
   drainTimeoutMs: number;
   /** Default time a request waits for its response. 30 s. */
   requestTimeoutMs: number;
+  /** The peer's requests being handled at once; one more drops the peer. Default 64. */
+  maxConcurrentRequests: number;
   limits: Partial<WireLimits>;
 }
 
@@ -37,8 +40,14 @@ export const DEFAULT_LINK_OPTIONS: LinkOptions = {
   lowWaterBytes: 1024 * 1024,
   drainTimeoutMs: 30_000,
   requestTimeoutMs: 30_000,
+  maxConcurrentRequests: 64,
   limits: {},
 };
+
+/** What a failed request's answer carries; anything else from the peer is a protocol error. */
+const errorReplySchema = v.object({ code: v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/)), message: v.string() });
+/** Longest remote error text passed on (it ends up in the UI). */
+const MAX_REMOTE_MESSAGE_CHARS = 500;
 
 export interface LinkStats {
   bytesSent: number;
@@ -91,6 +100,7 @@ export class MessageLink extends Emitter<LinkEvents> {
   private nextRequestId = 1;
   private sendChain: Promise<void> = Promise.resolve();
   private requestHandler: RequestHandler | null = null;
+  private requestsInHandler = 0;
   private destroyed = false;
   private lastFrameAt = Date.now();
   private closeReason: MeshError | null = null;
@@ -118,6 +128,16 @@ export class MessageLink extends Emitter<LinkEvents> {
   /** When the last frame of any message arrived (liveness during long transfers too). */
   get lastFrameAtMs(): number {
     return this.lastFrameAt;
+  }
+
+  /** Bytes the peer's partial messages have declared (bounded by the wire limits' maxPartialBytes). */
+  get partialBytes(): number {
+    return this.reassembler.partialBytes;
+  }
+
+  /** The peer's messages being reassembled now (bounded by maxPartialMessages). */
+  get partialMessages(): number {
+    return this.reassembler.partialCount;
   }
 
   /** Bytes queued in the channel right now. */
@@ -238,11 +258,9 @@ export class MessageLink extends Emitter<LinkEvents> {
     try {
       message = this.reassembler.push(frame);
     } catch (err) {
-      if (err instanceof WireDecodeError) {
-        this.destroy(err);
-        return;
-      }
-      throw err;
+      // Anything else is a decoder bug; it still costs only this peer, never the page.
+      this.destroy(err instanceof WireDecodeError ? err : new WireDecodeError(`undecodable frame (${String(err)})`));
+      return;
     }
     if (!message) return;
     this.stats.messagesReceived++;
@@ -267,25 +285,38 @@ export class MessageLink extends Emitter<LinkEvents> {
       pending.resolve(message);
       return;
     }
-    const meta = (message.meta ?? {}) as { code?: unknown; message?: unknown };
-    const text = typeof meta.message === 'string' ? meta.message : 'no reason given';
-    const code = typeof meta.code === 'string' ? meta.code : 'ERR_UNKNOWN';
-    pending.reject(new MeshError('ERR_REMOTE', `peer failed request ${message.requestId}: ${text}`, code));
+    const failure = v.safeParse(errorReplySchema, message.meta);
+    if (!failure.success) {
+      this.destroy(new MeshError('ERR_PROTOCOL', `malformed error response to request ${message.requestId}`));
+      return;
+    }
+    const text = failure.output.message.slice(0, MAX_REMOTE_MESSAGE_CHARS);
+    pending.reject(new MeshError('ERR_REMOTE', `peer failed request ${message.requestId}: ${text}`, failure.output.code));
   }
 
   private async answer(request: IncomingMessage): Promise<void> {
+    if (this.requestsInHandler >= this.options.maxConcurrentRequests) {
+      this.destroy(new MeshError('ERR_PROTOCOL', `the peer has more than ${this.options.maxConcurrentRequests} requests in progress at once`));
+      return;
+    }
+    this.requestsInHandler++;
     let reply: OutgoingMessage;
     try {
       if (!this.requestHandler) throw Object.assign(new Error('this peer does not take requests'), { code: 'ERR_NO_HANDLER' });
       const result = await this.requestHandler(request);
       reply = { kind: MessageKind.Response, requestId: request.requestId, meta: result.meta ?? null, tensors: result.tensors ?? [] };
     } catch (err) {
-      const e = err as { code?: unknown; message?: unknown };
+      const e = (err ?? {}) as { code?: unknown; message?: unknown };
       reply = {
         kind: MessageKind.ErrorResponse,
         requestId: request.requestId,
-        meta: { code: typeof e.code === 'string' ? e.code : 'ERR_HANDLER', message: String(e.message ?? err) },
+        meta: {
+          code: typeof e.code === 'string' && v.is(errorReplySchema.entries.code, e.code) ? e.code : 'ERR_HANDLER',
+          message: String(e.message ?? err).slice(0, MAX_REMOTE_MESSAGE_CHARS),
+        },
       };
+    } finally {
+      this.requestsInHandler--;
     }
     if (this.destroyed) return;
     await this.send(reply).catch(() => {}); // the link closing is reported through 'close'

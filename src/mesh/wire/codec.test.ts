@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WireDecodeError } from '../../errors.ts';
 import { encodeMessage, Reassembler, type OutgoingMessage } from './codec.ts';
-import { FRAME_HEADER_BYTES, MessageKind } from './frame.ts';
+import { FRAME_HEADER_BYTES, MessageKind, writeFrameHeader } from './frame.ts';
 import { wireTensor, type WireTensor } from './message.ts';
 
 const shapeArb = fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 0, maxLength: 4 });
@@ -145,6 +145,33 @@ describe('wire codec: bad input', () => {
     reassembler.clear();
     expect(reassembler.partialBytes).toBe(0);
     expect(reassembler.partialCount).toBe(0);
+  });
+
+  it('holds memory for what has arrived, not for what a first frame declares', () => {
+    const declared = 48 * 1024 * 1024;
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + 1000);
+    writeFrameHeader(frame, { kind: MessageKind.Request, messageId: 1, requestId: 1, totalBytes: declared, chunkIndex: 0, chunkCount: 2 });
+    const reassembler = new Reassembler();
+    reassembler.push(frame);
+    expect(reassembler.partialBytes).toBe(declared);
+    expect(reassembler.allocatedBytes).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  it('grows a partial body as chunks arrive and hands out the exact body at the end', () => {
+    const tensor = wireTensor([700_000], Float32Array.from({ length: 700_000 }, (_, i) => i));
+    const frames = encodeMessage({ kind: MessageKind.Response, requestId: 3, tensors: [tensor] }, 5, 64 * 1024);
+    const reassembler = new Reassembler();
+    let peak = 0;
+    let message = null;
+    for (const frame of frames) {
+      message = reassembler.push(delivered(frame));
+      peak = Math.max(peak, reassembler.allocatedBytes);
+    }
+    expect(peak).toBe(frames.reduce((sum, f) => sum + f.byteLength - FRAME_HEADER_BYTES, 0));
+    expect(reassembler.allocatedBytes).toBe(0);
+    const got = message?.tensors[0]?.data as Float32Array;
+    expect(got.length).toBe(700_000);
+    expect(got.every((v, i) => v === i)).toBe(true);
   });
 
   it('rejects a chunk that does not continue its message', () => {
