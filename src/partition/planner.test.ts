@@ -6,6 +6,8 @@ import type { DeviceProfile } from './cost.ts';
 import type { PartitionError } from './errors.ts';
 import type { PlannerOptions } from './planner.ts';
 import { planInference, planSteps } from './planner.ts';
+import { privateUnitCount, type InputPrivacy } from './privacy.ts';
+import { layerUnits } from './units.ts';
 
 /** A phone: GFLOP/s of compute, MB/s of link. */
 function phone(id: string, gflops: number, megabytesPerSecond: number, wakeMs = 5): DeviceProfile {
@@ -192,4 +194,55 @@ describe('planInference on VGG-16 at 224×224 (the paper setting)', () => {
     expect(plan.steps.filter((s) => s.step.kind === 'fc').map((s) => (s.step.kind === 'fc' ? vgg.graph.nodes[s.step.nodeId]?.name : ''))).toEqual(['fc6']);
     expect(plan.predictedMs).toBeLessThan(plan.ownerAloneMs);
   }, 60_000);
+});
+
+describe('input privacy (ownerFirstUnits)', () => {
+  const forcedSplit: PlannerOptions = { allowOwnerOnly: false, excludeDevices: false };
+  const devices = [phone('owner', 1, 50), phone('w1', 1, 50), phone('w2', 1, 50)];
+  /** Node ids some worker is sent (spatial slice inputs, and a Dense layer's input for FC workers). */
+  function sentToWorkers(graph: ModelGraph, plan: ReturnType<typeof planInference>): Set<number> {
+    const sent = new Set<number>();
+    for (const { step } of plan.steps) {
+      if (step.kind === 'spatial') for (const s of step.slices) if (s.device !== 0) for (const i of s.inputs) sent.add(i.nodeId);
+      if (step.kind === 'fc' && step.workers.some((w) => w.device !== 0)) sent.add(graph.nodes[step.nodeId]?.inputs[0] as number);
+    }
+    return sent;
+  }
+  const ownerNodes = (plan: ReturnType<typeof planInference>): Set<number> =>
+    new Set(plan.steps.flatMap(({ step }) => (step.kind === 'owner' ? step.nodeIds : [])));
+
+  it('privateUnitCount: VGG-16 keeps block1_conv1 for the first layer and block1 through its pooling for the first block; MobileNetV2 keeps its padding with Conv1', () => {
+    const names = (graph: ModelGraph, count: number) => layerUnits(graph).slice(0, count).map((u) => graph.nodes[u.outputId]?.name);
+    expect(privateUnitCount(smallVgg.graph, 'off')).toBe(0);
+    expect(names(smallVgg.graph, privateUnitCount(smallVgg.graph, 'firstLayer'))).toEqual(['block1_conv1']);
+    expect(names(smallVgg.graph, privateUnitCount(smallVgg.graph, 'firstBlock'))).toEqual(['block1_conv1', 'block1_conv2', 'block1_pool']);
+    // The zero padding only copies pixels: it cannot be where the owner stops.
+    expect(names(mobileNet.graph, privateUnitCount(mobileNet.graph, 'firstLayer'))).toEqual(['Conv1_pad', 'Conv1_relu']);
+  });
+
+  const privacyCases: [string, ModelGraph, PlannerOptions, InputPrivacy][] = [
+    ['VGG-16 64×64 fused, first layer', smallVgg.graph, { ...forcedSplit, spatialSchemes: ['fused'], fcWeights: smallVggWeights.sparse }, 'firstLayer'],
+    ['VGG-16 64×64 bodp, first block', smallVgg.graph, { ...forcedSplit, spatialSchemes: ['bodp'], fcWeights: smallVggWeights.sparse }, 'firstBlock'],
+    ['VGG-16 64×64 grid, first layer', smallVgg.graph, { ...forcedSplit, spatialSchemes: ['grid'] }, 'firstLayer'],
+    ['MobileNetV2-style fused, first layer', mobileNet.graph, { ...forcedSplit, spatialSchemes: ['fused'] }, 'firstLayer'],
+    ['quarter VGG-16 planner’s choice, first block', quarterVgg, {}, 'firstBlock'],
+  ];
+
+  it.each(privacyCases)('%s: without it a worker gets the image; with it the kept layers run on the owner, no worker gets the image or a kept layer’s inner map, and every node is still computed once in order', (_name, graph, options, privacy) => {
+    const open = planInference(graph, devices, options);
+    expect(sentToWorkers(graph, open).has(graph.inputId)).toBe(true);
+
+    const kept = privateUnitCount(graph, privacy);
+    const plan = planInference(graph, devices, { ...options, ownerFirstUnits: kept });
+    const keptUnits = layerUnits(graph).slice(0, kept);
+    const keptNodes = keptUnits.flatMap((u) => u.nodeIds);
+    const boundary = keptUnits[keptUnits.length - 1]?.outputId;
+    const onOwner = ownerNodes(plan);
+    for (const id of keptNodes) expect(onOwner.has(id)).toBe(true);
+    const sent = sentToWorkers(graph, plan);
+    expect(sent.size).toBeGreaterThan(0); // the rest is still distributed
+    expect(sent.has(graph.inputId)).toBe(false);
+    for (const id of keptNodes) if (id !== boundary) expect(sent.has(id)).toBe(false);
+    expectCoversGraphOnce(graph, planSteps(plan));
+  });
 });

@@ -60,6 +60,11 @@ export interface PlannerOptions {
    * the mesh's overhead); steps that cannot be split still run on the owner.
    */
   readonly ownerComputes?: boolean;
+  /**
+   * Input privacy: the first this many layer units (see `privateUnitCount`) run on the owner, so
+   * no worker is sent the image or any map before them (default 0).
+   */
+  readonly ownerFirstUnits?: number;
 }
 
 /** A step and what the cost model predicts for it. */
@@ -329,7 +334,13 @@ function planForDevices(graph: ModelGraph, devices: readonly DeviceProfile[], op
     if (segment.length > 0) steps.push(...planSpatialSegment(context, segment));
     segment = [];
   };
-  for (const unit of units) {
+  const kept = options.ownerFirstUnits ?? 0;
+  for (const [index, unit] of units.entries()) {
+    if (index < kept) {
+      flush();
+      steps.push(ownerStep(context, unit.nodeIds));
+      continue;
+    }
     if (unit.spatial) {
       segment.push(unit);
       continue;

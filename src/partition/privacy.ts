@@ -1,0 +1,38 @@
+/**
+ * Input privacy: how many leading layer units the owner keeps so that raw pixels never leave it.
+ * Pure: graph in, a unit count out; the planner keeps that many units on the owner.
+ */
+import type { ModelGraph } from '../model/index.ts';
+import { layerUnits, type LayerUnit } from './units.ts';
+
+/**
+ * What the owner keeps: 'off' (workers may get the image), 'firstLayer' (the first layer that
+ * computes something), 'firstBlock' (every layer up to and including the first one that shrinks
+ * the image, e.g. VGG's block1 through its pooling).
+ */
+export type InputPrivacy = 'off' | 'firstLayer' | 'firstBlock';
+
+const computes = (graph: ModelGraph, unit: LayerUnit): boolean => unit.nodeIds.some((id) => (graph.nodes[id]?.flops ?? 0) > 0);
+
+/**
+ * Layer units (as `layerUnits` counts them) the owner must run for `privacy`. Never fewer than
+ * reach the last unit that reads the input node itself: a skip connection from the image would
+ * otherwise send pixels to a worker.
+ */
+export function privateUnitCount(graph: ModelGraph, privacy: InputPrivacy): number {
+  if (privacy === 'off') return 0;
+  const units = layerUnits(graph);
+  const firstLayer = units.findIndex((u) => computes(graph, u));
+  if (firstLayer < 0) return units.length;
+  let kept = firstLayer + 1;
+  if (privacy === 'firstBlock') {
+    const inputHeight = graph.nodes[graph.inputId]?.outputShape[0];
+    const shrinks = units.findIndex((u) => {
+      const height = graph.nodes[u.outputId]?.outputShape[0];
+      return u.spatial && height !== undefined && inputHeight !== undefined && height < inputHeight;
+    });
+    if (shrinks >= 0) kept = Math.max(kept, shrinks + 1);
+  }
+  const readsInput = units.map((u, i) => (u.nodeIds.some((id) => graph.nodes[id]?.inputs.includes(graph.inputId)) ? i : -1));
+  return Math.max(kept, Math.max(...readsInput) + 1);
+}
