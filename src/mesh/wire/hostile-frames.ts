@@ -97,7 +97,7 @@ function writeUint(frame: Uint8Array, at: number, width: number, value: number):
 function mutate(frames: Uint8Array[], message: OutgoingMessage, chunkBytes: number, m: Mutation): Uint8Array[] {
   if (frames.length === 0) return frames;
   const pick = (i: number) => i % frames.length;
-  const out = frames.map((f) => f.slice());
+  const out: Uint8Array[] = frames.map((f) => f.slice());
   switch (m.op) {
     case 'header': {
       const [at, width] = HEADER_FIELDS[m.field];
@@ -142,7 +142,9 @@ function mutate(frames: Uint8Array[], message: OutgoingMessage, chunkBytes: numb
     case 'swap': {
       const a = pick(m.a);
       const b = pick(m.b);
-      [out[a], out[b]] = [out[b] as Uint8Array, out[a] as Uint8Array];
+      const first = out[a] as Uint8Array;
+      out[a] = out[b] as Uint8Array;
+      out[b] = first;
       return out;
     }
   }
