@@ -73,6 +73,36 @@ describe('MessageLink', () => {
     expect(await pending).toMatchObject({ code: 'ERR_CONNECTION' });
   });
 
+  it('drops a peer whose error response does not follow the schema, failing the request with that reason', async () => {
+    const [rawA, rawB] = memoryTransportPair();
+    const a = new MessageLink(rawA);
+    const pending = a.request({ method: 'x' }).catch((e: MeshError) => e);
+    const reason = closed(a);
+    const [frame] = encodeMessage({ kind: MessageKind.ErrorResponse, requestId: 1, meta: { code: 42, message: ['not', 'text'] } }, 1, 1024);
+    rawB.send(frame as Uint8Array);
+    expect(await reason).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('malformed error response') as unknown });
+    expect(await pending).toMatchObject({ code: 'ERR_PROTOCOL' });
+  });
+
+  it('caps a remote error’s text and replaces a code that is not one', async () => {
+    const { a, b } = linkPair();
+    b.setRequestHandler(() => {
+      throw Object.assign(new Error('x'.repeat(5_000)), { code: 'not a code; <script>' });
+    });
+    const err = (await a.request({}).catch((e: MeshError) => e)) as MeshError;
+    expect(err).toMatchObject({ code: 'ERR_REMOTE', detail: 'ERR_HANDLER' });
+    expect(err.message.length).toBeLessThan(600);
+  });
+
+  it('drops a peer that keeps more requests in progress than allowed', async () => {
+    const [rawA, rawB] = memoryTransportPair();
+    const a = new MessageLink(rawA, { maxConcurrentRequests: 3 });
+    a.setRequestHandler(() => new Promise(() => {})); // never answers: every request stays in progress
+    const reason = closed(a);
+    for (let id = 1; id <= 4; id++) rawB.send(encodeMessage({ kind: MessageKind.Request, requestId: id, meta: {} }, id, 1024)[0] as Uint8Array);
+    expect(await reason).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('more than 3 requests') as unknown });
+  });
+
   it('refuses to send after destroy, and destroy is idempotent', async () => {
     const { a } = linkPair();
     let closes = 0;
