@@ -4,7 +4,7 @@
  * slice they belong to.
  */
 import * as v from 'valibot';
-import { MAX_PACKAGE_BYTES } from '../model/index.ts';
+import { MAX_PACKAGE_BYTES, type ModelGraph } from '../model/index.ts';
 
 export const RuntimeMethod = {
   /** Get ready to run a model: `{ spec }` → `{ modelKey, ms }`. */
@@ -31,14 +31,34 @@ export interface WorkerProfile {
   bMs: number;
 }
 
+const integerIn = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const fractionIn = (max: number) => v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(max));
+/**
+ * A zoo model's builder options, bounded: the owner may ask a worker for the full VGG-16 (224 px,
+ * width 1, 1,000 classes) but not for one a thousand times larger.
+ */
+const seed = integerIn(0, 0xffffffff);
+const classes = integerIn(1, 10_000);
+const vgg16OptionsSchema = v.strictObject({
+  inputSize: v.optional(integerIn(32, 448)),
+  widthMultiplier: v.optional(fractionIn(2)),
+  classes: v.optional(classes),
+  fcDensities: v.optional(v.tuple([fractionIn(1), fractionIn(1), fractionIn(1)])),
+  seed: v.optional(seed),
+});
+const mobileNetV2OptionsSchema = v.strictObject({
+  inputSize: v.optional(integerIn(16, 448)),
+  alpha: v.optional(fractionIn(4)),
+  classes: v.optional(classes),
+  seed: v.optional(seed),
+});
+
 /** Models a worker can build for itself from a few parameters (seeded zoo models). */
 export const modelSpecSchema = v.variant('kind', [
-  v.strictObject({
-    kind: v.literal('zoo'),
-    name: v.picklist(['vgg16', 'mobilenetv2']),
-    /** Builder options (input size, width multiplier, classes, seed…), as the zoo takes them. */
-    options: v.record(v.string(), v.union([v.number(), v.string(), v.boolean(), v.array(v.number())])),
-  }),
+  v.variant('name', [
+    v.strictObject({ kind: v.literal('zoo'), name: v.literal('vgg16'), options: vgg16OptionsSchema }),
+    v.strictObject({ kind: v.literal('zoo'), name: v.literal('mobilenetv2'), options: mobileNetV2OptionsSchema }),
+  ]),
   /**
    * A TF.js model the server serves (built-in models): each worker loads it from the same origin
    * and checks that its package (model/package.ts) has this SHA-256, so all devices run the same weights.
@@ -61,9 +81,9 @@ export type ModelSpec = v.InferOutput<typeof modelSpecSchema>;
 export function modelKeyOf(spec: ModelSpec): string {
   if (spec.kind === 'package') return `package:${spec.hash}`;
   if (spec.kind === 'served') return `served:${spec.hash}`;
-  const options = Object.keys(spec.options)
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(spec.options[k])}`)
+  const options = Object.entries(spec.options as Record<string, unknown>)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, value]) => `${k}=${JSON.stringify(value)}`)
     .join(',');
   return `${spec.kind}:${spec.name}(${options})`;
 }
@@ -112,4 +132,72 @@ export interface TaskReplyMeta {
   computeMs: number;
   computeStartMs: number;
   computeEndMs: number;
+}
+
+/*
+ * Replies, as the owner must narrow them: a worker's numbers feed the planner and the timeline,
+ * so only finite, sane ones are taken (see `parseReply`).
+ */
+const finite = v.pipe(v.number(), v.finite());
+const shortText = (max: number) => v.pipe(v.string(), v.maxLength(max));
+/** A task's timing: compute time at most 10 minutes, its window in order. */
+export const taskReplySchema = v.pipe(
+  v.object({ computeMs: v.pipe(finite, v.minValue(0), v.maxValue(600_000)), computeStartMs: finite, computeEndMs: finite }),
+  v.check((m) => m.computeEndMs >= m.computeStartMs, 'compute window ends before it starts'),
+);
+export const loadReplySchema = v.object({ modelKey: shortText(400), ms: v.pipe(finite, v.minValue(0)) });
+export const putReplySchema = v.object({ received: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_PACKAGE_BYTES)), complete: v.boolean() });
+export const profileReplySchema = v.object({
+  backend: shortText(40),
+  adapter: v.nullable(shortText(200)),
+  aMsPerFlop: v.pipe(finite, v.gtValue(0)),
+  bMs: v.pipe(finite, v.minValue(0)),
+});
+export const infoReplySchema = v.object({ backend: v.nullable(shortText(40)), adapter: v.nullable(shortText(200)) });
+
+/** A reply's metadata narrowed by its schema, or null (the caller treats the worker as failed). */
+export function parseReply<S extends v.GenericSchema>(schema: S, meta: unknown): v.InferOutput<S> | null {
+  const result = v.safeParse(schema, meta);
+  return result.success ? result.output : null;
+}
+
+/** Padding a small map may need (a large kernel on a 1×1 map) without it being an attack. */
+const PAD_SLACK = 64;
+
+/**
+ * Checks a tile slice against the model it is for, beyond what its schema can: every node and
+ * input exists and is a feature map, every rectangle lies inside its map (an empty range ends
+ * one before it starts), and padding is no wider than the map it pads. So a request can only
+ * ask for work of the model's own size. Returns why not, or null when it fits.
+ */
+export function tileSliceMisfit(graph: ModelGraph, slice: v.InferOutput<typeof tileSliceSchema>): string | null {
+  const mapOf = (id: number): { h: number; w: number } | null => {
+    const shape = graph.nodes[id]?.outputShape;
+    return shape?.length === 3 ? { h: shape[0] as number, w: shape[1] as number } : null;
+  };
+  const inside = (rect: v.InferOutput<typeof rectSchema>, map: { h: number; w: number }): boolean =>
+    rect.rows.start >= 0 && rect.cols.start >= 0 && rect.rows.end >= rect.rows.start - 1 && rect.cols.end >= rect.cols.start - 1 && rect.rows.end < map.h && rect.cols.end < map.w;
+  for (const id of [...slice.inputs.map((i) => i.nodeId), ...slice.nodes.flatMap((n) => [n.nodeId, ...n.inputs.map((i) => i.producerId)])]) {
+    if (!mapOf(id)) return `node ${id} is not a feature map of ${graph.name}`;
+  }
+  const last = slice.nodes[slice.nodes.length - 1];
+  const outMap = last ? mapOf(last.nodeId) : null;
+  if (!outMap || !inside(slice.tile, outMap)) return `tile is outside node ${String(last?.nodeId)}'s output`;
+  for (const input of slice.inputs) {
+    const map = mapOf(input.nodeId);
+    if (!map || !inside(input.rect, map)) return `input rectangle of node ${input.nodeId} is outside its map`;
+  }
+  for (const node of slice.nodes) {
+    const map = mapOf(node.nodeId);
+    if (!map || !inside(node.out, map)) return `rows and columns of node ${node.nodeId} are outside its output`;
+    for (const input of node.inputs) {
+      const from = mapOf(input.producerId);
+      if (!from || !inside(input.rect, from)) return `node ${node.nodeId} reads outside node ${input.producerId}`;
+      const { top, bottom, left, right } = input.pad;
+      if (Math.max(top, bottom) > Math.max(from.h, PAD_SLACK) || Math.max(left, right) > Math.max(from.w, PAD_SLACK)) {
+        return `node ${node.nodeId} pads node ${input.producerId} wider than the map`;
+      }
+    }
+  }
+  return null;
 }
