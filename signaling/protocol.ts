@@ -167,3 +167,30 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
     ? { ok: true, value: result.output as ServerMessage }
     : { ok: false, reason: describeIssues(result.issues) };
 }
+
+/**
+ * Relayed frames (the fallback when no direct WebRTC link can be made) travel as binary WebSocket
+ * messages: `[id length: u8][peer id: ASCII][payload]`. From a page the id names the recipient;
+ * the server replaces it with the sender's before passing the frame on. The payload is opaque to
+ * the server (sealed end to end by the pages: src/mesh/relay-crypto.ts).
+ */
+export const RELAY_HEADER_MAX_BYTES = 1 + 32;
+const PEER_ID_BYTES = /^[A-Za-z0-9_-]{8,32}$/;
+
+export function encodeRelayFrame(peerId: string, payload: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (!PEER_ID_BYTES.test(peerId)) throw new RangeError(`encodeRelayFrame: malformed peer id ${JSON.stringify(peerId)}`);
+  const out = new Uint8Array(1 + peerId.length + payload.byteLength);
+  out[0] = peerId.length;
+  for (let i = 0; i < peerId.length; i++) out[1 + i] = peerId.charCodeAt(i);
+  out.set(payload, 1 + peerId.length);
+  return out;
+}
+
+/** Splits a relayed frame into peer id and payload (a view, not a copy); null when malformed. */
+export function decodeRelayFrame(bytes: Uint8Array): { peerId: string; payload: Uint8Array } | null {
+  const length = bytes[0];
+  if (length === undefined || bytes.byteLength < 1 + length) return null;
+  const peerId = String.fromCharCode(...bytes.subarray(1, 1 + length));
+  if (!PEER_ID_BYTES.test(peerId)) return null;
+  return { peerId, payload: bytes.subarray(1 + length) };
+}

@@ -13,4 +13,14 @@ describe('TokenBucket', () => {
     now = 60_000; // refills only up to the burst size
     expect(Array.from({ length: 4 }, () => bucket.take())).toEqual([true, true, true, false]);
   });
+
+  it('spends bytes into debt and says how long to pause until the debt is paid', () => {
+    let now = 0;
+    const bucket = new TokenBucket(1_000, 500, () => now);
+    expect(bucket.spend(600)).toBe(0);
+    expect(bucket.spend(900)).toBe(1_000); // 500 in debt at 500/s
+    now = 1_000;
+    expect(bucket.spend(0)).toBe(0);
+    expect(bucket.take()).toBe(false); // exactly paid off: nothing left for a message
+  });
 });

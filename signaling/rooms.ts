@@ -11,6 +11,10 @@ export interface Member {
   role: Role | null;
   roomId: string | null;
   send(message: ServerMessage): void;
+  /** Passes on a relayed frame (binary). */
+  sendBinary(bytes: Uint8Array): void;
+  /** Bytes queued toward this member and not yet on the wire. */
+  readonly bufferedBytes: number;
   /** Sends a fatal error and closes the connection. */
   reject(code: SignalingErrorCode, message: string): void;
 }
@@ -120,6 +124,17 @@ export class Rooms {
 
   /** Relays an opaque WebRTC signal to another member of the sender's room, stamping `from`. */
   relaySignal(from: Member, to: string, data: Record<string, unknown>): RoomOutcome {
+    const found = this.peerOf(from, to);
+    if (!found.ok) return found;
+    found.target.send({ type: 'signal', from: from.peerId, data });
+    return { ok: true };
+  }
+
+  /**
+   * The member of the sender's room that `to` names (never the sender itself): only members of
+   * one room reach each other, for signals and relayed frames alike.
+   */
+  peerOf(from: Member, to: string): { ok: true; target: Member } | Extract<RoomOutcome, { ok: false }> {
     const room = from.roomId ? this.rooms.get(from.roomId) : undefined;
     if (!room) return { ok: false, code: 'ERR_NOT_IN_ROOM', message: 'Join or host a room before signalling.' };
     const target = room.owner?.peerId === to ? room.owner : room.workers.get(to);
@@ -127,8 +142,7 @@ export class Rooms {
       return { ok: false, code: 'ERR_UNKNOWN_PEER', message: `No peer ${to} in this room (it may have just left).` };
     }
     room.lastActiveMs = this.now();
-    target.send({ type: 'signal', from: from.peerId, data });
-    return { ok: true };
+    return { ok: true, target };
   }
 
   /** Removes a member (closed socket or explicit leave) and tells the others. */

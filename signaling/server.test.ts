@@ -6,6 +6,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateCertificate } from './certificate.ts';
+import { decodeRelayFrame, encodeRelayFrame } from './protocol.ts';
 import { createSignalingServer, staticHeaders, type SignalingServer, type SignalingServerOptions } from './server.ts';
 import { connect, hostMsg, joinMsg, ofType, roomId, token, type TestClient } from './test/client.ts';
 
@@ -283,3 +284,75 @@ describe('signaling server: static files and caching', () => {
     expect(staticHeaders('/assets/tfjs-Iccd8rzC.js')['Cache-Control']).toMatch(/immutable/);
   });
 });
+
+describe('signaling server: relay of sealed frames', () => {
+  /** An owner and a worker of one room, with their peer ids. */
+  async function pairedRoom() {
+    const { room, owner, welcome } = await hostRoom();
+    const { worker, reply } = await joinRoom(room);
+    if (welcome.type !== 'welcome' || reply.type !== 'welcome') throw new Error('expected welcomes');
+    return { room, owner, worker, ownerId: welcome.peerId, workerId: reply.peerId };
+  }
+  const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+  it('passes binary frames both ways between members of one room, in order, with the sender’s id in place of the recipient’s', async () => {
+    await start();
+    const { owner, worker, ownerId, workerId } = await pairedRoom();
+    const sent = [bytes(10, 1), bytes(70_000, 2), bytes(1, 3)];
+    for (const payload of sent) owner.ws.send(encodeRelayFrame(workerId, payload));
+    worker.ws.send(encodeRelayFrame(ownerId, bytes(5, 9)));
+    const received = (await worker.framesArrived(3)).map((b) => decodeRelayFrame(new Uint8Array(b)));
+    expect(received.map((f) => f?.peerId)).toEqual([ownerId, ownerId, ownerId]);
+    expect(received.map((f, i) => Buffer.from(f?.payload ?? []).equals(sent[i] as Uint8Array))).toEqual([true, true, true]);
+    const [back] = await owner.framesArrived(1);
+    expect(decodeRelayFrame(new Uint8Array(back as Buffer))).toEqual({ peerId: workerId, payload: bytes(5, 9) });
+    expect(owner.messages.filter((m) => m.type === 'error')).toEqual([]);
+  });
+
+  it('relays only within a room: not before joining, not to another room’s peer, not to a peer that is gone', async () => {
+    await start();
+    const a = await pairedRoom();
+    const b = await pairedRoom();
+    const stranger = await client();
+    stranger.ws.send(encodeRelayFrame(a.workerId, bytes(8, 0)));
+    expect(await stranger.next()).toMatchObject({ type: 'error', code: 'ERR_NOT_IN_ROOM', fatal: false });
+    a.owner.ws.send(encodeRelayFrame(b.workerId, bytes(8, 0)));
+    expect(await a.owner.next(ofType('error'))).toMatchObject({ code: 'ERR_UNKNOWN_PEER', fatal: false });
+    a.owner.ws.send(encodeRelayFrame(a.ownerId, bytes(8, 0))); // itself
+    expect(await a.owner.next(ofType('error'))).toMatchObject({ code: 'ERR_UNKNOWN_PEER' });
+    a.worker.ws.close();
+    await a.owner.next(ofType('peer-left'));
+    a.owner.ws.send(encodeRelayFrame(a.workerId, bytes(8, 0)));
+    expect(await a.owner.next(ofType('error'))).toMatchObject({ code: 'ERR_UNKNOWN_PEER' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect([b.owner.frames, b.worker.frames, a.owner.frames]).toEqual([[], [], []]);
+  });
+
+  it('refuses an oversized frame with a clear error and keeps the connection; closes on an absurd one; refuses a malformed header', async () => {
+    await start({ maxRelayFrameBytes: 1000 });
+    const { owner, worker, workerId } = await pairedRoom();
+    owner.ws.send(encodeRelayFrame(workerId, bytes(1001, 0)));
+    const tooLarge = await owner.next(ofType('error'));
+    expect(tooLarge).toMatchObject({ code: 'ERR_TOO_LARGE', fatal: false, message: expect.stringContaining('1001 bytes exceeds the limit of 1000') as unknown });
+    owner.ws.send(Uint8Array.of(40, 65, 66)); // an id length longer than the frame
+    expect(await owner.next(ofType('error'))).toMatchObject({ code: 'ERR_MALFORMED', message: expect.stringContaining('relay frame') as unknown });
+    owner.ws.send(encodeRelayFrame(workerId, bytes(1000, 0)));
+    expect((await worker.framesArrived(1))[0]?.byteLength).toBe(1 + workerId.length + 1000);
+    owner.ws.send(new Uint8Array(600_000)); // far over the hard cap
+    expect((await owner.closed).code).toBe(1009);
+  });
+
+  it('holds a sender back past its byte rate instead of dropping or refusing its frames', async () => {
+    await start({ relayBurstBytes: 1000, relayBytesPerSec: 100 });
+    const { owner, worker, workerId } = await pairedRoom();
+    for (let i = 0; i < 2; i++) owner.ws.send(encodeRelayFrame(workerId, bytes(900, i)));
+    await worker.framesArrived(2);
+    // The second frame left the sender ~800 bytes in debt: at 100 bytes/s it is not read from for seconds.
+    owner.ws.send(encodeRelayFrame(workerId, bytes(900, 2)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(worker.frames).toHaveLength(2);
+    expect(owner.messages.filter((m) => m.type === 'error')).toEqual([]);
+    expect(owner.ws.readyState).toBe(owner.ws.OPEN);
+  });
+});
+

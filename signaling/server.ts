@@ -1,6 +1,8 @@
 /**
  * One port, two jobs: serve the built app (HTTPS for LAN devices, plain HTTP for localhost) and
- * relay WebRTC signaling between the pages of a room over a WebSocket at `/signal`.
+ * relay WebRTC signaling between the pages of a room over a WebSocket at `/signal`, plus the
+ * sealed frames of pages that could not make a direct link (binary messages, relayed only
+ * within a room, capped in size and rate).
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -12,7 +14,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenBucket } from './rate-limit.ts';
 import { Rooms, newPeerId, type Member } from './rooms.ts';
 import {
+  RELAY_HEADER_MAX_BYTES,
   SIGNALING_PROTOCOL_VERSION,
+  decodeRelayFrame,
+  encodeRelayFrame,
   parseClientMessage,
   type ClientMessage,
   type IceServer,
@@ -49,6 +54,13 @@ export interface SignalingServerOptions {
   /** Messages per connection: a burst of `rateBurst`, then `ratePerSec` sustained. */
   rateBurst: number;
   ratePerSec: number;
+  /** Largest relayed frame (payload bytes); a larger one is refused with ERR_TOO_LARGE. Default 257 KiB. */
+  maxRelayFrameBytes: number;
+  /** Relayed bytes per connection: a burst of `relayBurstBytes`, then `relayBytesPerSec`; beyond it the server stops reading from that page until it is back under. Defaults 16 MiB and 32 MiB/s. */
+  relayBurstBytes: number;
+  relayBytesPerSec: number;
+  /** When this much is queued toward a receiver, the server stops reading from the pages sending to it until it drains. Default 8 MiB. */
+  maxRelayBufferedBytes: number;
   log: (line: string) => void;
 }
 
@@ -68,11 +80,17 @@ export const DEFAULT_SERVER_OPTIONS: SignalingServerOptions = {
   heartbeatMs: 10_000,
   rateBurst: 100,
   ratePerSec: 20,
+  maxRelayFrameBytes: 256 * 1024 + 1024,
+  relayBurstBytes: 16 * 1024 * 1024,
+  relayBytesPerSec: 32 * 1024 * 1024,
+  maxRelayBufferedBytes: 8 * 1024 * 1024,
   log: () => {},
 };
 
 /** After this many refused messages in a row the connection is closed. */
 const MAX_STRIKES = 50;
+/** How often a page paused for a slow receiver is looked at again. */
+const RELAY_BACKLOG_POLL_MS = 10;
 /** The first byte of a TLS ClientHello record. */
 const TLS_HANDSHAKE_BYTE = 0x16;
 
@@ -92,13 +110,24 @@ class Connection implements Member {
   roomId: string | null = null;
   alive = true;
   strikes = 0;
+  /** Relayed frames passed on for this page. */
+  relayedFrames = 0;
   constructor(
     readonly ws: WebSocket,
     readonly bucket: TokenBucket,
+    readonly relayBucket: TokenBucket,
   ) {}
 
   send(message: ServerMessage): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  sendBinary(bytes: Uint8Array): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes, { binary: true });
+  }
+
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
   }
 
   error(code: SignalingErrorCode, message: string): void {
@@ -170,7 +199,9 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
   const httpServer = http.createServer(onRequest(false));
   const httpsServer = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest(true)) : null;
   // The hard cap closes the socket (1009); messages between the soft and hard caps get a polite error.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes * 4 });
+  // Text has its own hard cap of 4× maxMessageBytes (see onMessage).
+  const maxPayload = Math.max(opts.maxMessageBytes * 4, (opts.maxRelayFrameBytes + RELAY_HEADER_MAX_BYTES) * 2);
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
 
   const onUpgrade = (secure: boolean) => (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
@@ -189,7 +220,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
   httpsServer?.on('upgrade', onUpgrade(true));
 
   wss.on('connection', (ws: WebSocket) => {
-    const conn = new Connection(ws, new TokenBucket(opts.rateBurst, opts.ratePerSec));
+    const conn = new Connection(ws, new TokenBucket(opts.rateBurst, opts.ratePerSec), new TokenBucket(opts.relayBurstBytes, opts.relayBytesPerSec));
     connections.add(conn);
     const helloTimer = setTimeout(() => {
       if (!conn.roomId) conn.reject('ERR_HELLO_TIMEOUT', `Host or join a room within ${opts.helloTimeoutMs} ms.`);
@@ -220,13 +251,18 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
   }
 
   function onMessage(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    if (!conn.bucket.take()) {
-      refuse(conn, 'ERR_RATE_LIMITED', `Slow down: at most ${opts.ratePerSec} messages per second.`);
-      return;
-    }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) {
-      refuse(conn, 'ERR_MALFORMED', 'Binary frames are not part of the signaling protocol.');
+      relay(conn, bytes);
+      return;
+    }
+    if (bytes.length > opts.maxMessageBytes * 4) {
+      // The socket's own cap is sized for relayed frames: text keeps its lower one.
+      conn.ws.close(1009, 'message too big');
+      return;
+    }
+    if (!conn.bucket.take()) {
+      refuse(conn, 'ERR_RATE_LIMITED', `Slow down: at most ${opts.ratePerSec} messages per second.`);
       return;
     }
     if (bytes.length > opts.maxMessageBytes) {
@@ -240,6 +276,47 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     }
     conn.strikes = 0;
     handle(conn, parsed.value);
+  }
+
+  /**
+   * Passes a sealed frame to another member of the sender's room, with the sender's id in place
+   * of the recipient's. Over its byte rate, or while the receiver has a backlog, the sender is
+   * not read from (TCP pushes back on it) rather than refused: dropping one frame of a stream
+   * would break the link anyway.
+   */
+  function relay(conn: Connection, bytes: Buffer): void {
+    const frame = decodeRelayFrame(bytes);
+    if (!frame) {
+      refuse(conn, 'ERR_MALFORMED', 'Malformed relay frame: it starts with the length of a peer id, then the id.');
+      return;
+    }
+    if (frame.payload.byteLength > opts.maxRelayFrameBytes) {
+      refuse(conn, 'ERR_TOO_LARGE', `Relay frame of ${frame.payload.byteLength} bytes exceeds the limit of ${opts.maxRelayFrameBytes}.`);
+      return;
+    }
+    const found = rooms.peerOf(conn, frame.peerId);
+    if (!found.ok) {
+      refuse(conn, found.code, found.message);
+      return;
+    }
+    conn.strikes = 0;
+    found.target.sendBinary(encodeRelayFrame(conn.peerId, frame.payload));
+    conn.relayedFrames++;
+    throttle(conn, found.target, conn.relayBucket.spend(bytes.byteLength));
+  }
+
+  function throttle(conn: Connection, target: Member, debtMs: number): void {
+    if (conn.ws.isPaused || (debtMs === 0 && target.bufferedBytes <= opts.maxRelayBufferedBytes)) return;
+    conn.ws.pause();
+    const check = () => {
+      if (conn.ws.readyState !== conn.ws.OPEN) return;
+      if (target.bufferedBytes > opts.maxRelayBufferedBytes && target.roomId !== null) {
+        setTimeout(check, RELAY_BACKLOG_POLL_MS);
+        return;
+      }
+      conn.ws.resume();
+    };
+    setTimeout(check, Math.max(debtMs, RELAY_BACKLOG_POLL_MS));
   }
 
   function handle(conn: Connection, msg: ClientMessage): void {

@@ -10,6 +10,10 @@ export interface TestClient {
   next(predicate?: (m: ServerMessage) => boolean, timeoutMs?: number): Promise<ServerMessage>;
   send(value: unknown): void;
   closed: Promise<{ code: number; reason: string }>;
+  /** Binary messages (relayed frames), in arrival order. */
+  frames: Buffer[];
+  /** Resolves once `count` binary messages have arrived in all. */
+  framesArrived(count: number, timeoutMs?: number): Promise<Buffer[]>;
 }
 
 export const token = (): string => createHash('sha256').update(randomBytes(16)).digest('base64url');
@@ -20,7 +24,14 @@ export async function connect(port: number): Promise<TestClient> {
   const messages: ServerMessage[] = [];
   const waiters: { predicate: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
   const unclaimed: ServerMessage[] = [];
-  ws.on('message', (data) => {
+  const frames: Buffer[] = [];
+  const frameWaiters = new Set<() => void>();
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) {
+      frames.push(data as Buffer);
+      for (const wake of [...frameWaiters]) wake();
+      return;
+    }
     const parsed = parseServerMessage((data as Buffer).toString('utf8'));
     if (!parsed.ok) throw new Error(`server sent a malformed message: ${parsed.reason}`);
     messages.push(parsed.value);
@@ -43,6 +54,22 @@ export async function connect(port: number): Promise<TestClient> {
     ws,
     messages,
     closed,
+    frames,
+    framesArrived: (count, timeoutMs = 3_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          frameWaiters.delete(check);
+          reject(new Error(`timed out waiting for ${count} relayed frames (got ${frames.length})`));
+        }, timeoutMs);
+        const check = () => {
+          if (frames.length < count) return;
+          clearTimeout(timer);
+          frameWaiters.delete(check);
+          resolve(frames.slice(0, count));
+        };
+        frameWaiters.add(check);
+        check();
+      }),
     send: (value) => ws.send(typeof value === 'string' ? value : JSON.stringify(value)),
     next: ((predicate: (m: ServerMessage) => boolean = () => true, timeoutMs = 3_000): Promise<ServerMessage> => {
       // A message already received counts too; each is handed out at most once.
