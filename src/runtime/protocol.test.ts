@@ -82,6 +82,8 @@ describe('tile slices against their model', () => {
     ['a node computing rows the map does not have', edit((s) => ((s.nodes[0] as TileSlice['nodes'][number]).out.rows.end = 5_000)), /outside its output/],
     ['an input rectangle with negative columns', edit((s) => ((s.inputs[0] as TileSlice['inputs'][number]).rect.cols.start = -40)), /outside its map/],
     ['a node that does not exist', edit((s) => ((s.nodes[0] as TileSlice['nodes'][number]).nodeId = 100_000)), /node 100000 is not a feature map/],
+    ['a node reading rows shifted by one, inside the map', edit((s) => ((s.nodes[0] as TileSlice['nodes'][number]).inputs[0] as { rect: { rows: { start: number } } }).rect.rows.start += 1), /not the slice of its tile/],
+    ['a node repeated (its work done twice)', edit((s) => s.nodes.unshift(structuredClone(s.nodes[0] as TileSlice['nodes'][number]))), /repeated or out of order/],
     ['padding of a thousand cells', edit((s) => ((s.nodes[0] as TileSlice['nodes'][number]).inputs[0] as { pad: { top: number } }).pad.top = 1_000), /pads/],
   ])('refuses %s', (_name, slice, reason) => {
     expect(tileSliceMisfit(graph, slice)).toMatch(reason);

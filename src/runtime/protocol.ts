@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { MAX_PACKAGE_BYTES, type ModelGraph } from '../model/index.ts';
+import { sliceBlock } from '../partition/index.ts';
 
 export const RuntimeMethod = {
   /** Get ready to run a model: `{ spec }` → `{ modelKey, ms }`. */
@@ -164,11 +165,21 @@ export function parseReply<S extends v.GenericSchema>(schema: S, meta: unknown):
 /** Padding a small map may need (a large kernel on a 1×1 map) without it being an attack. */
 const PAD_SLACK = 64;
 
+/** Deep equality of JSON-like values, whatever the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
 /**
  * Checks a tile slice against the model it is for, beyond what its schema can: every node and
  * input exists and is a feature map, every rectangle lies inside its map (an empty range ends
- * one before it starts), and padding is no wider than the map it pads. So a request can only
- * ask for work of the model's own size. Returns why not, or null when it fits.
+ * one before it starts), padding is no wider than the map it pads, and the slice is exactly what
+ * the partitioner makes of its tile through its nodes. So a request can only ask for the work a
+ * plan of this model would. Returns why not, or null when it fits.
  */
 export function tileSliceMisfit(graph: ModelGraph, slice: v.InferOutput<typeof tileSliceSchema>): string | null {
   const mapOf = (id: number): { h: number; w: number } | null => {
@@ -199,5 +210,14 @@ export function tileSliceMisfit(graph: ModelGraph, slice: v.InferOutput<typeof t
       }
     }
   }
-  return null;
+  // Graph nodes are numbered in topological order: a repeated node would be computed twice.
+  const ids = slice.nodes.map((n) => n.nodeId);
+  if (ids.some((id, i) => i > 0 && id <= (ids[i - 1] as number))) return `nodes [${ids.join(',')}] are repeated or out of order`;
+  let expected: unknown;
+  try {
+    expected = sliceBlock(graph, ids, [{ device: slice.device, tile: slice.tile }])[0];
+  } catch {
+    return `nodes [${ids.join(',')}] are not a block of spatially local layers`;
+  }
+  return sameJson(expected, slice) ? null : 'it is not the slice of its tile through its nodes';
 }
