@@ -37,6 +37,11 @@ export interface SeededWeightOptions {
   readonly seed: number;
   /** Dense layer name → kept density in (0, 1]; these kernels are magnitude-pruned and stored sparse. */
   readonly prunedDensities?: Readonly<Record<string, number>>;
+  /**
+   * Only these weights (by name); default all. Each weight has its own stream, so a subset has
+   * the same values as in the whole set: a worker builds just its convolutions.
+   */
+  readonly only?: ReadonlySet<string>;
 }
 
 function uniform(size: number, low: number, high: number, seed: number): Float32Array {
@@ -56,6 +61,7 @@ export function seededWeights(graph: ModelGraph, options: SeededWeightOptions): 
   const sparse = new Map<string, CsrMatrix>();
   for (const node of graph.nodes) {
     for (const ref of node.weights) {
+      if (options.only && !options.only.has(ref.name)) continue;
       const seed = deriveSeed(options.seed, ref.name);
       const suffix = ref.name.slice(ref.name.lastIndexOf('/') + 1);
       const size = shapeSize(ref.shape);

@@ -43,6 +43,18 @@ beforeAll(async () => {
 });
 
 describe('long tasks give the event loop turns between layers', () => {
+  it('building a zoo model pauses after every layer; a worker builds only its convolutions, the same values as the whole build', async () => {
+    let pauses = 0;
+    const worker = await resolveZooModel(spec, { workerOnly: true, pause: () => (pauses++, yieldToEventLoop()) });
+    const whole = await resolveZooModel(spec);
+    expect(pauses).toBe(worker.graph.nodes.filter((n) => n.weights.length > 0 && n.attrs.op !== 'dense').length);
+    expect(worker.weights.sparse.size).toBe(0);
+    expect([...worker.weights.dense.keys()].some((name) => name.startsWith('fc'))).toBe(false);
+    expect(worker.weights.dense.size).toBeGreaterThan(0);
+    for (const [name, weight] of worker.weights.dense) expect(weight.values).toEqual(whole.weights.dense.get(name)?.values);
+  });
+
+
   let stopEvents = () => {};
   afterAll(() => stopEvents());
 
@@ -58,7 +70,8 @@ describe('long tasks give the event loop turns between layers', () => {
     const events = eventStandIn(() => workerMidTask || ownerMidTask);
     stopEvents = events.stop;
     const workerPauses: number[] = [];
-    const executor = new WorkerExecutor({ tf, pause: () => (workerPauses.push(events.counts.turns), yieldToEventLoop()) });
+    // (The worker also pauses while it builds the model: only the pauses inside tasks count here.)
+    const executor = new WorkerExecutor({ tf, pause: () => (workerMidTask && workerPauses.push(events.counts.turns), yieldToEventLoop()) });
     const [ownerSide, workerSide] = memoryTransportPair();
     const ownerLink = new MessageLink(ownerSide);
     new MessageLink(workerSide).setRequestHandler(async (request) => {

@@ -19,6 +19,7 @@ import {
   type CsrMatrix,
   type ModelArtifactsLike,
   type ModelGraph,
+  type DenseTensor,
   type ModelWeights,
   type TfModule,
 } from '../model/index.ts';
@@ -50,11 +51,28 @@ export interface LoadedModel {
 /** Gets a model's graph and weights from its spec. */
 export type ModelResolver = (spec: ModelSpec) => Promise<LoadedModel>;
 
-/** Builds a seeded zoo model: every device gets the same weights from the same parameters. */
-export const resolveZooModel = (spec: Extract<ModelSpec, { kind: 'zoo' }>): Promise<LoadedModel> => {
+/**
+ * Builds a seeded zoo model: every device gets the same weights from the same parameters. Layer
+ * by layer with `pause()` in between, so the page keeps answering its peers: full VGG-16 takes
+ * seconds to generate. `workerOnly`: just the weights a worker holds (`workerWeights`), which
+ * skips the pruned Dense kernels, most of that time.
+ */
+export async function resolveZooModel(spec: Extract<ModelSpec, { kind: 'zoo' }>, options: { workerOnly?: boolean; pause?: () => Promise<void> } = {}): Promise<LoadedModel> {
   const zoo = spec.name === 'vgg16' ? buildVgg16(spec.options) : buildMobileNetV2(spec.options);
-  return Promise.resolve({ graph: zoo.graph, weights: zoo.weights() });
-};
+  const pause = options.pause ?? yieldToEventLoop;
+  const kept = options.workerOnly ? new Set(workerWeightNames(zoo.graph)) : null;
+  const dense = new Map<string, DenseTensor>();
+  const sparse = new Map<string, CsrMatrix>();
+  for (const node of zoo.graph.nodes) {
+    const names = node.weights.map((w) => w.name).filter((name) => !kept || kept.has(name));
+    if (names.length === 0) continue;
+    const part = zoo.weights(new Set(names));
+    for (const [name, weight] of part.dense) dense.set(name, weight);
+    for (const [name, weight] of part.sparse) sparse.set(name, weight);
+    await pause();
+  }
+  return { graph: zoo.graph, weights: { dense, sparse } };
+}
 
 /**
  * Loads a TF.js model's package (topology, manifest, weights: what a user drops in) into the graph
@@ -99,9 +117,9 @@ export function fetchServedModel(tf: TfModule): ModelFetcher {
  * Zoo models are built locally; served models are loaded from the server and checked against the
  * owner's hash; runnable packages come from the store (or are reported missing, and the owner sends them).
  */
-export function defaultResolver(tf: TfModule, store: ModelStore, fetchModel: ModelFetcher | null = null): ModelResolver {
+export function defaultResolver(tf: TfModule, store: ModelStore, fetchModel: ModelFetcher | null = null, pause: () => Promise<void> = yieldToEventLoop): ModelResolver {
   return async (spec) => {
-    if (spec.kind === 'zoo') return workerWeights(await resolveZooModel(spec));
+    if (spec.kind === 'zoo') return resolveZooModel(spec, { workerOnly: true, pause });
     if (spec.kind === 'served') {
       if (!fetchModel) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'this worker cannot fetch models from a server');
       const bytes = await fetchModel(spec.url);
@@ -173,11 +191,11 @@ export class WorkerExecutor {
   constructor(options: WorkerExecutorOptions) {
     this.tf = options.tf;
     this.store = options.store ?? memoryModelStore();
-    this.resolve = options.resolve ?? defaultResolver(options.tf, this.store, options.fetchModel ?? null);
+    this.pause = options.pause ?? yieldToEventLoop;
+    this.resolve = options.resolve ?? defaultResolver(options.tf, this.store, options.fetchModel ?? null, this.pause);
     this.profiler = options.profiler ?? null;
     this.backend = options.backend ?? null;
     this.now = options.now ?? (() => performance.now());
-    this.pause = options.pause ?? yieldToEventLoop;
   }
 
   /** The request handlers, by method name (for `WorkerMesh.handle`). */

@@ -74,5 +74,5 @@ export function buildMobileNetV2(options: MobileNetV2Options = {}): ZooModel {
   x = b.layer('Dense', 'predictions', { units: classes, activation: 'softmax', use_bias: true }, [x]);
   const topology = b.build(x);
   const graph = lowerModelJson(topology);
-  return { topology, graph, weights: () => seededWeights(graph, { seed }) };
+  return { topology, graph, weights: (only) => seededWeights(graph, { seed, ...(only ? { only } : {}) }) };
 }

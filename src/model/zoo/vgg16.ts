@@ -23,8 +23,11 @@ export interface Vgg16Options {
 export interface ZooModel {
   readonly topology: Record<string, unknown>;
   readonly graph: ModelGraph;
-  /** Builds the seeded weights (pruned FC kernels are sparse). Deterministic; may take seconds at full size. */
-  weights(): ModelWeights;
+  /**
+   * Builds the seeded weights (pruned FC kernels are sparse), or only those named in `only`.
+   * Deterministic; may take seconds at full size.
+   */
+  weights(only?: ReadonlySet<string>): ModelWeights;
 }
 
 const vggBlockConvs = [2, 2, 3, 3, 3] as const;
@@ -70,6 +73,6 @@ export function buildVgg16(options: Vgg16Options = {}): ZooModel {
   return {
     topology,
     graph,
-    weights: () => seededWeights(graph, { seed, prunedDensities: { fc6: densities[0], fc7: densities[1], fc8: densities[2] } }),
+    weights: (only) => seededWeights(graph, { seed, prunedDensities: { fc6: densities[0], fc7: densities[1], fc8: densities[2] }, ...(only ? { only } : {}) }),
   };
 }
