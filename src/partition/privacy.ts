@@ -6,13 +6,14 @@ import type { ModelGraph } from '../model/index.ts';
 import { layerUnits, type LayerUnit } from './units.ts';
 
 /**
- * What the owner keeps: 'off' (workers may get the image), 'firstLayer' (the first layer that
- * computes something), 'firstBlock' (every layer up to and including the first one that shrinks
+ * What the owner keeps: 'off' (workers may get the image), 'firstLayer' (through the first layer
+ * with weights), 'firstBlock' (every layer up to and including the first one that shrinks
  * the image, e.g. VGG's block1 through its pooling).
  */
 export type InputPrivacy = 'off' | 'firstLayer' | 'firstBlock';
 
-const computes = (graph: ModelGraph, unit: LayerUnit): boolean => unit.nodeIds.some((id) => (graph.nodes[id]?.flops ?? 0) > 0);
+/** A unit with weights transforms the pixels; padding, pooling and reshapes only move or drop them. */
+const transforms = (graph: ModelGraph, unit: LayerUnit): boolean => unit.nodeIds.some((id) => (graph.nodes[id]?.weights.length ?? 0) > 0);
 
 /**
  * Layer units (as `layerUnits` counts them) the owner must run for `privacy`. Never fewer than
@@ -22,7 +23,7 @@ const computes = (graph: ModelGraph, unit: LayerUnit): boolean => unit.nodeIds.s
 export function privateUnitCount(graph: ModelGraph, privacy: InputPrivacy): number {
   if (privacy === 'off') return 0;
   const units = layerUnits(graph);
-  const firstLayer = units.findIndex((u) => computes(graph, u));
+  const firstLayer = units.findIndex((u) => transforms(graph, u));
   if (firstLayer < 0) return units.length;
   let kept = firstLayer + 1;
   if (privacy === 'firstBlock') {

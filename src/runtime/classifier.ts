@@ -3,9 +3,10 @@
  * ready workers' profiles and links, plans on them, readies the plan's workers, runs it.
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
-import { workerWeightNames, type Tensor3D, type TfModule } from '../model/index.ts';
-import { planInference, refreshProfile, type DeviceMeasurement, type DeviceProfile, type Plan, type PlannerOptions } from '../partition/index.ts';
-import { OwnerRuntime, type DeadlineOptions, type InferenceResult, type WorkerPort } from './owner-runtime.ts';
+import { workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
+import { planInference, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
+import { RuntimeError } from './errors.ts';
+import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, type ModelSpec, type WorkerProfile } from './protocol.ts';
 import type { LoadedModel } from './worker-executor.ts';
 
@@ -13,6 +14,8 @@ import type { LoadedModel } from './worker-executor.ts';
 export interface OwnerMeshLike {
   readyPeers(): PeerView[];
   request(peerId: string, meta: unknown, tensors?: readonly WireTensor[], options?: RequestOptions): Promise<IncomingMessage>;
+  /** Disconnects a worker, telling it and the owner's worker list why (used to evict a worker caught lying). */
+  remove?(peerId: string, reason: string): void;
 }
 
 /** 'auto': the planner's choice; the others force a scheme on every layer that can take it. */
@@ -44,17 +47,84 @@ export interface ClassifyOptions {
   workers?: readonly string[];
   /** Forget what was measured of the workers (profiles, speeds, failures) and ask them again, as after they changed. Default false. */
   reprofile?: boolean;
+  /**
+   * Checking the workers: each result a worker returns is recomputed on this device with chance
+   * `fraction` (default 0.1), spending at most `budget` × the image's FLOPs on checks (default
+   * 0.1); `seed` makes the draws repeatable (default: crypto randomness, unpredictable to
+   * workers). A worker caught with a wrong result is evicted and the image re-run without it.
+   * false: no checks.
+   */
+  verify?: { fraction?: number; budget?: number; seed?: number } | false;
+  /** Input privacy: keep the first layer or block on this device so the image never leaves it. Default 'off'. */
+  privacy?: InputPrivacy;
+}
+
+export const INPUT_PRIVACY: readonly InputPrivacy[] = ['off', 'firstLayer', 'firstBlock'];
+
+/** Checks on by default: about one result in ten, at most a tenth of the image's work (bench/results/verification.md). */
+export const DEFAULT_VERIFY = { fraction: 0.1, budget: 0.1 } as const;
+
+function verifyOptions(verify: ClassifyOptions['verify']): Partial<VerifyOptions> {
+  if (verify === false) return { fraction: 0 };
+  const fraction = verify?.fraction ?? DEFAULT_VERIFY.fraction;
+  const budget = verify?.budget ?? DEFAULT_VERIFY.budget;
+  if (!(fraction >= 0 && fraction <= 1)) throw new RuntimeError('ERR_RUNTIME_PLAN', `verify.fraction is a chance between 0 and 1, not ${String(fraction)}`);
+  if (!(budget >= 0)) throw new RuntimeError('ERR_RUNTIME_PLAN', `verify.budget is a fraction of the image's FLOPs (≥ 0), not ${String(budget)}`);
+  return { fraction, budget, ...(verify?.seed !== undefined ? { random: seededRandom(verify.seed) } : {}) };
 }
 
 /** The planner options a classification's own options add. */
-function optionPlannerOptions(options: ClassifyOptions): PlannerOptions {
+function optionPlannerOptions(options: ClassifyOptions, graph: ModelGraph): PlannerOptions {
   const fc = options.fc ?? 'auto';
+  const privacy = options.privacy ?? 'off';
+  if (!INPUT_PRIVACY.includes(privacy)) throw new RuntimeError('ERR_RUNTIME_PLAN', `privacy is one of ${INPUT_PRIVACY.join(', ')}, not ${String(privacy)}`);
+  const privateUnits = privateUnitCount(graph, privacy);
   return {
     ...(fc === 'auto' ? {} : { fcSchemes: fc === 'owner' ? [] : [fc] }),
     ...(options.split === 'equal' ? { equalSplit: true } : {}),
     ...(options.ownerComputes === false ? { ownerComputes: false } : {}),
     ...(options.maxFusedDepth !== undefined ? { maxFusedDepth: options.maxFusedDepth } : {}),
+    ...(privateUnits > 0 ? { ownerFirstUnits: privateUnits } : {}),
   };
+}
+
+/**
+ * What the plan sends to workers, for telling the user what leaves the device: the layer workers
+ * start computing at, the first map they receive, and whether any of it is the image itself (the
+ * input, or the input merely padded, pooled or reshaped). Null when nothing leaves.
+ */
+export interface Exposure {
+  /** The first layer a worker computes. */
+  firstLayer: string;
+  /** The layer whose output that first message carries, and that output's [H, W, C]. */
+  sentLayer: string;
+  shape: number[];
+  /** True when some worker receives the image's pixels. */
+  image: boolean;
+}
+
+function exposureOf(plan: Plan, graph: ModelGraph): Exposure | null {
+  const pixels = new Set<number>([graph.inputId]);
+  for (const node of graph.nodes) if (node.weights.length === 0 && node.inputs.length > 0 && node.inputs.every((i) => pixels.has(i))) pixels.add(node.id);
+  let first: { layer: number; sent: number } | null = null;
+  let image = false;
+  for (const { step } of plan.steps) {
+    let sent: number[] = [];
+    let layer: number;
+    if (step.kind === 'spatial') {
+      sent = step.slices.filter((s) => s.device !== 0).flatMap((s) => s.inputs.map((i) => i.nodeId));
+      layer = step.nodeIds[0] as number;
+    } else if (step.kind === 'fc') {
+      if (step.workers.some((w) => w.device !== 0)) sent = [graph.nodes[step.nodeId]?.inputs[0] as number];
+      layer = step.nodeId;
+    } else continue;
+    if (sent.length === 0) continue;
+    first ??= { layer, sent: sent[0] as number };
+    if (sent.some((id) => pixels.has(id))) image = true;
+  }
+  if (!first) return null;
+  const sentNode = graph.nodes[first.sent];
+  return { firstLayer: graph.nodes[first.layer]?.name ?? '?', sentLayer: sentNode?.name ?? '?', shape: [...(sentNode?.outputShape ?? [])], image };
 }
 
 export interface Classification {
@@ -74,6 +144,11 @@ export interface Classification {
   suspended: { deviceId: string; reason: string }[];
   /** Bytes of pruned Dense weights each device of the plan holds for it (CSR: value and column index per nonzero), by id. */
   fcWeightBytes: Record<string, number>;
+  /** Workers evicted for returning wrong results on this image, with why (the answer was computed again without them). */
+  evicted: { deviceId: string; reason: string }[];
+  /** What this image's plan sends to workers (null: nothing left this device). */
+  exposure: Exposure | null;
+  privacy: InputPrivacy;
 }
 
 export interface ClassifierOptions {
@@ -193,8 +268,10 @@ export class Classifier {
       ]),
     );
     const prepareFailures = await this.runtime.prepare(plan, ports);
-    const result = await this.runtime.infer(plan, ports, image);
+    const result = await this.runtime.infer(plan, ports, image, { verify: verifyOptions(scheme === 'owner' ? false : options.verify) });
     for (const { deviceId, reason } of [...prepareFailures, ...result.failed]) this.suspended.set(deviceId, reason);
+    // A worker that lied is out of the room, not just of this model: remove it through the mesh (its row says why).
+    for (const { deviceId, reason } of result.wrong) this.options.mesh.remove?.(deviceId, reason);
     this.refreshProfiles(plan, result);
     return {
       top: topClasses(result.output, options.top ?? 5, this.outputIsSoftmax),
@@ -212,6 +289,9 @@ export class Classifier {
       result,
       suspended: [...this.suspended].map(([deviceId, reason]) => ({ deviceId, reason })),
       fcWeightBytes: fcWeightBytes(plan, this.options.model.graph, this.options.model.weights.sparse),
+      evicted: result.wrong,
+      exposure: exposureOf(plan, this.options.model.graph),
+      privacy: scheme === 'owner' ? 'off' : (options.privacy ?? 'off'),
     };
   }
 
@@ -259,7 +339,7 @@ export class Classifier {
    * set or a device's measured speed or link has drifted by more than a quarter since.
    */
   private planFor(scheme: Scheme, devices: DeviceProfile[], options: ClassifyOptions = {}): Plan {
-    const extra = scheme === 'owner' ? {} : optionPlannerOptions(options);
+    const extra = scheme === 'owner' ? {} : optionPlannerOptions(options, this.options.model.graph);
     const key = `${scheme}|${JSON.stringify(extra)}|${devices.map((d) => d.id).join(',')}`;
     const kept = this.plans.get(key);
     if (kept && options.replan === false) return kept.plan;

@@ -3,11 +3,16 @@
  * a distributed stage is scattered (largest share first, so transfers overlap the owner's own
  * share), computed, gathered and merged. Nothing is lost: a worker that fails or misses its
  * deadline has its share computed here, and gets no more work in this inference.
+ *
+ * Workers are not trusted to compute right: a random fraction of the results they return is
+ * recomputed here (within a per-image FLOP budget) and compared. A worker caught with a wrong
+ * result is reported for eviction, and the image is run again from the first step it contributed
+ * to, without it.
  */
 import { yieldToEventLoop } from '../compute/index.ts';
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
-import { csrVecMul, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
+import { createRng, csrVecMul, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
 import { sliceCost, type FcStep, type Plan, type PlannedStep, type SpatialStep, type TileSlice } from '../partition/index.ts';
 import {
   addFcPartial,
@@ -67,6 +72,46 @@ export interface TaskTrace {
   error?: string;
 }
 
+export interface VerifyOptions {
+  /** Chance (0–1) that each result a worker returns is recomputed on the owner and compared. 0 turns checks off. */
+  fraction: number;
+  /** Most FLOPs the owner spends on checks per image, as a fraction of the image's FLOPs (0–1). */
+  budget: number;
+  /** A result passes when max |worker − owner| ≤ atol + rtol · max |owner| over the result. Default 1e-3 (float32 reorderings differ by ~1e-6). */
+  rtol: number;
+  /** Default 1e-4. */
+  atol: number;
+  /** Uniform draws in [0, 1) choosing the results to check. Default: crypto randomness, so a worker cannot predict them. */
+  random: () => number;
+}
+
+/** Off: checks cost owner compute; the classifier turns them on for the product. */
+const NO_CHECKS: VerifyOptions = { fraction: 0, budget: 0, rtol: 1e-3, atol: 1e-4, random: cryptoRandom };
+
+/** Seeded draws for repeatable checks (tests, benchmarks). */
+export const seededRandom = (seed: number): (() => number) => {
+  const rng = createRng(seed);
+  return () => rng.next();
+};
+
+function cryptoRandom(): number {
+  return (globalThis.crypto.getRandomValues(new Uint32Array(1))[0] as number) / 2 ** 32;
+}
+
+/** What the owner checked of one image. */
+export interface VerificationSummary {
+  /** Worker results recomputed here and compared, of all the worker results received. */
+  checked: number;
+  results: number;
+  /** FLOPs the owner spent on checks, and the image's FLOPs (the budget is a fraction of it). */
+  flops: number;
+  imageFlops: number;
+  /** Checks that failed: the worker, the step, the largest difference and the tolerance it broke. */
+  mismatches: { deviceId: string; step: number; maxDiff: number; tolerance: number }[];
+  /** Times the image was run again (from the first step a caught worker contributed to). */
+  reruns: number;
+}
+
 export interface InferenceResult {
   /** The model's output, flattened. */
   output: Float32Array;
@@ -75,6 +120,14 @@ export interface InferenceResult {
   trace: TaskTrace[];
   /** Workers that failed during this inference (left out of the rest of it). */
   failed: { deviceId: string; reason: string }[];
+  /** Workers caught returning wrong results (also in `failed`): the caller should evict them. */
+  wrong: { deviceId: string; reason: string }[];
+  verification: VerificationSummary;
+}
+
+export interface InferOptions {
+  /** Checking worker results; default off. */
+  verify?: Partial<VerifyOptions>;
 }
 
 export interface OwnerRuntimeOptions {
@@ -203,7 +256,7 @@ export class OwnerRuntime {
   }
 
   /** Runs one inference of `plan` on `input` ([H, W, C]); the answer is always complete. */
-  async infer(plan: Plan, ports: ReadonlyMap<string, WorkerPort>, input: Tensor3D): Promise<InferenceResult> {
+  async infer(plan: Plan, ports: ReadonlyMap<string, WorkerPort>, input: Tensor3D, options: InferOptions = {}): Promise<InferenceResult> {
     const { model } = this.options;
     const { graph } = model;
     const start = this.now();
@@ -216,9 +269,13 @@ export class OwnerRuntime {
       if (device === 0 || id === undefined || failed.has(id) || !ready.has(id)) return null;
       return ports.get(id) ?? null;
     };
-    const context: StepContext = { plan, values, trace, failed, usable, start };
+    const verify = { ...NO_CHECKS, ...options.verify };
+    const verification: VerificationSummary = { checked: 0, results: 0, flops: 0, imageFlops: this.planFlops(plan), mismatches: [], reruns: 0 };
+    const checks: CheckState = { options: verify, summary: verification, firstTrusted: new Map(), caught: new Set(), wrong: new Map() };
+    const context: StepContext = { plan, values, trace, failed, usable, start, checks };
     try {
-      for (const [index, planned] of plan.steps.entries()) {
+      for (let index = 0; index < plan.steps.length;) {
+        const planned = plan.steps[index] as PlannedStep;
         const { step } = planned;
         if (step.kind === 'owner') {
           const t0 = this.now() - start;
@@ -234,11 +291,13 @@ export class OwnerRuntime {
         } else {
           await this.runFc(index, planned as PlannedStep & { step: FcStep }, context);
         }
+        index = this.nextStep(index, context);
       }
       const out = values.get(graph.outputId);
       if (!out) throw new RuntimeError('ERR_RUNTIME_PLAN', `the plan never computed the output node of ${graph.name}`);
       const output = (await out.data()) as Float32Array;
-      return { output, shape: [...out.shape], totalMs: this.now() - start, trace, failed: [...failed].map(([deviceId, reason]) => ({ deviceId, reason })) };
+      const list = (m: Map<string, string>) => [...m].map(([deviceId, reason]) => ({ deviceId, reason }));
+      return { output, shape: [...out.shape], totalMs: this.now() - start, trace, failed: list(failed), wrong: list(checks.wrong), verification };
     } finally {
       for (const [id, tensor] of values) if (id !== graph.inputId) tensor.dispose();
     }
@@ -257,6 +316,87 @@ export class OwnerRuntime {
     if (!kernel || !input || shapeSize(input.shape) !== kernel.rows) return tf.tidy(() => runWhole(tf, model.graph, model.weights, node, values, {}));
     const y = csrVecMul((await input.data()), kernel);
     return tf.tidy(() => finishFc(tf, model.weights, node, y));
+  }
+
+  /**
+   * The step to run after `index`: the next one, or, when a worker was just caught with a wrong
+   * result, the first step it had contributed to (its other results are untrusted too; every
+   * value from there on is dropped and computed again without it).
+   */
+  private nextStep(index: number, ctx: StepContext): number {
+    const { checks } = ctx;
+    if (checks.caught.size === 0) return index + 1;
+    const from = Math.min(...[...checks.caught].map((id) => checks.firstTrusted.get(id) ?? Number.POSITIVE_INFINITY));
+    checks.caught.clear();
+    if (!Number.isFinite(from)) return index + 1; // its only results were the ones caught, already replaced
+    for (const [id, step] of checks.firstTrusted) if (step >= from) checks.firstTrusted.delete(id);
+    for (const { step } of ctx.plan.steps.slice(from, index + 1)) {
+      for (const id of step.kind === 'fc' ? [step.nodeId] : step.kind === 'spatial' ? [step.nodeIds[step.nodeIds.length - 1] as number] : step.nodeIds) {
+        ctx.values.get(id)?.dispose();
+        ctx.values.delete(id);
+      }
+    }
+    checks.summary.reruns++;
+    return from;
+  }
+
+  /** FLOPs of one image under `plan` (halo work included, pruned Dense layers at 2 per nonzero). */
+  private planFlops(plan: Plan): number {
+    const { graph, weights } = this.options.model;
+    let flops = 0;
+    for (const { step } of plan.steps) {
+      if (step.kind === 'spatial') flops += step.slices.reduce((sum, slice) => sum + sliceCost(graph, slice).flops, 0);
+      else if (step.kind === 'fc') flops += step.workers.reduce((sum, w) => sum + 2 * w.weights.values.length, 0);
+      else {
+        for (const id of step.nodeIds) {
+          const node = this.node(id);
+          const kernel = node.attrs.op === 'dense' ? weights.sparse.get(node.weights[0]?.name ?? '') : undefined;
+          flops += kernel ? 2 * kernel.values.length : node.flops;
+        }
+      }
+    }
+    return flops;
+  }
+
+  /** Whether to check a worker's result of `flops` FLOPs: a fresh random draw, within the image's budget. */
+  private pickCheck(ctx: StepContext, flops: number): boolean {
+    const { options, summary } = ctx.checks;
+    if (options.fraction <= 0) return false;
+    const draw = options.random();
+    if (draw >= options.fraction || summary.flops + flops > options.budget * summary.imageFlops) return false;
+    summary.flops += flops;
+    return true;
+  }
+
+  /**
+   * Compares a worker's result with the owner's. On a mismatch the worker is out of this
+   * inference, reported as wrong, and `caught` so that its earlier results are computed again.
+   */
+  private judge(ctx: StepContext, index: number, deviceId: string, got: Float32Array, expected: Float32Array): boolean {
+    const { checks } = ctx;
+    checks.summary.checked++;
+    let maxDiff = got.length === expected.length ? 0 : Number.POSITIVE_INFINITY;
+    let scale = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const diff = Math.abs((got[i] as number) - (expected[i] as number));
+      maxDiff = Math.max(maxDiff, Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff);
+      scale = Math.max(scale, Math.abs(expected[i] as number));
+    }
+    const tolerance = checks.options.atol + checks.options.rtol * scale;
+    if (maxDiff <= tolerance) return true;
+    const what = ctx.plan.steps[index]?.step.kind === 'fc' ? 'FC share' : 'tile';
+    const reason = `returned wrong results for a checked ${what} (max |Δ| ${maxDiff.toPrecision(3)} vs tolerance ${tolerance.toPrecision(2)})`;
+    checks.summary.mismatches.push({ deviceId, step: index, maxDiff, tolerance });
+    checks.wrong.set(deviceId, reason);
+    checks.caught.add(deviceId);
+    ctx.failed.set(deviceId, reason);
+    return false;
+  }
+
+  /** A worker's result was taken into the image (so that, if it is caught later, the image is re-run from here). */
+  private trust(ctx: StepContext, index: number, deviceId: string): void {
+    ctx.checks.summary.results++;
+    if (!ctx.checks.firstTrusted.has(deviceId)) ctx.checks.firstTrusted.set(deviceId, index);
   }
 
   private node(id: number): GraphNode {
@@ -299,7 +439,7 @@ export class OwnerRuntime {
       .filter((s) => ctx.usable(s.device))
       .map((slice) => ({ slice, bytes: slice.inputs.reduce((sum, i) => sum + rectSize(i.rect) * (full(i.nodeId).shape[2] ?? 1) * 4, 0) }))
       .sort((a, b) => b.bytes - a.bytes);
-    const pending = new Map<TileSlice, Promise<Tensor3D>>();
+    const pending = new Map<TileSlice, { reply: Promise<{ output: Tensor3D; entry: TaskTrace }>; checked: boolean }>();
     for (const { slice } of remote) {
       const port = ctx.usable(slice.device) as WorkerPort;
       const bands = cropSliceInputs(tf, slice, full);
@@ -308,9 +448,11 @@ export class OwnerRuntime {
       const t0 = this.now() - ctx.start;
       let sendEndMs: number | null = null;
       const onSent = () => (sendEndMs = this.now() - ctx.start);
-      pending.set(
-        slice,
-        settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned), onSent }).then(
+      // Drawn before the result is back: nothing the worker sends can change whether it is checked.
+      const checked = this.pickCheck(ctx, sliceCost(model.graph, slice).flops);
+      pending.set(slice, {
+        checked,
+        reply: settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned), onSent }).then(
           (reply) => {
             const tile = reply.tensors[0];
             const h = slice.tile.rows.end - slice.tile.rows.start + 1;
@@ -320,11 +462,12 @@ export class OwnerRuntime {
               throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
             }
             const meta = replyTiming(reply.meta);
-            ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' });
-            return tf.tensor3d(tile.data as Float32Array, [h, w, c]);
+            const entry: TaskTrace = { step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' };
+            ctx.trace.push(entry);
+            return { output: tf.tensor3d(tile.data as Float32Array, [h, w, c]), entry };
           },
         )),
-      );
+      });
     }
     // The owner's own share (and any share whose worker is out) while the others compute.
     const tiles: { slice: TileSlice; output: Tensor3D }[] = [];
@@ -334,12 +477,28 @@ export class OwnerRuntime {
       const t1 = this.now() - ctx.start;
       ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
-    for (const [slice, promise] of pending) {
+    // The owner's copies of the results it checks, computed while the workers still compute theirs.
+    const expected = new Map<TileSlice, Tensor3D>();
+    for (const [slice, { checked }] of pending) if (checked) expected.set(slice, await local(slice));
+    for (const [slice, { reply }] of pending) {
+      const own = expected.get(slice);
+      let got: { output: Tensor3D; entry: TaskTrace };
       try {
-        tiles.push({ slice, output: await promise });
+        got = await reply;
       } catch (err) {
-        tiles.push({ slice, output: await this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => local(slice)) });
+        tiles.push({ slice, output: await this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => own ?? local(slice)) });
+        continue;
       }
+      const deviceId = got.entry.deviceId;
+      if (own && !this.judge(ctx, index, deviceId, (await got.output.data()) as Float32Array, (await own.data()) as Float32Array)) {
+        got.output.dispose();
+        Object.assign(got.entry, { outcome: 'local-fallback', error: ctx.failed.get(deviceId) });
+        tiles.push({ slice, output: own });
+        continue;
+      }
+      own?.dispose();
+      this.trust(ctx, index, deviceId);
+      tiles.push({ slice, output: got.output });
     }
     const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
     const shape = this.node(outputId).outputShape as [number, number, number];
@@ -357,7 +516,7 @@ export class OwnerRuntime {
     const x = (await input.data()) as Float32Array;
     const y = new Float64Array(shapeSize(node.outputShape));
     const planId = this.planIdOf(ctx.plan);
-    const pending: { slice: FcStep['workers'][number]; promise: Promise<Float32Array> }[] = [];
+    const pending: { slice: FcStep['workers'][number]; checked: boolean; promise: Promise<{ partial: Float32Array; entry: TaskTrace }> }[] = [];
     for (const slice of step.workers) {
       const port = ctx.usable(slice.device);
       if (!port) continue;
@@ -367,14 +526,16 @@ export class OwnerRuntime {
       const onSent = () => (sendEndMs = this.now() - ctx.start);
       pending.push({
         slice,
+        checked: this.pickCheck(ctx, 2 * slice.weights.values.length),
         promise: settleLater(port.request({ method: RuntimeMethod.Fc, planId, nodeId: step.nodeId }, [wireTensor([gathered.length], gathered)], { timeoutMs: this.deadlineMs(planned), onSent }).then((reply) => {
           const partial = reply.tensors[0];
           if (partial?.dtype !== 'float32' || partial.data.length !== slice.outputIndex.length) {
             throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${partial?.data.length ?? 0} partial sums for ${slice.outputIndex.length} outputs`);
           }
           const meta = replyTiming(reply.meta);
-          ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' });
-          return partial.data as Float32Array;
+          const entry: TaskTrace = { step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' };
+          ctx.trace.push(entry);
+          return { partial: partial.data as Float32Array, entry };
         })),
       });
     }
@@ -385,12 +546,23 @@ export class OwnerRuntime {
       const t1 = this.now() - ctx.start;
       ctx.trace.push({ step: index, kind: 'fc', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
+    const expected = new Map(pending.filter((p) => p.checked).map((p) => [p.slice, runFcSlice(x, p.slice)]));
     for (const { slice, promise } of pending) {
+      const own = expected.get(slice);
+      let got: { partial: Float32Array; entry: TaskTrace };
       try {
-        addFcPartial(y, slice, await promise);
+        got = await promise;
       } catch (err) {
-        addFcPartial(y, slice, await this.fallback(index, 'fc', slice.device, err, ctx, 2 * slice.weights.values.length, () => runFcSlice(x, slice)));
+        addFcPartial(y, slice, await this.fallback(index, 'fc', slice.device, err, ctx, 2 * slice.weights.values.length, () => own ?? runFcSlice(x, slice)));
+        continue;
       }
+      if (own && !this.judge(ctx, index, got.entry.deviceId, got.partial, own)) {
+        Object.assign(got.entry, { outcome: 'local-fallback', error: ctx.failed.get(got.entry.deviceId) });
+        addFcPartial(y, slice, own);
+        continue;
+      }
+      this.trust(ctx, index, got.entry.deviceId);
+      addFcPartial(y, slice, got.partial);
     }
     ctx.values.set(step.nodeId, tf.tidy(() => finishFc(tf, model.weights, node, y)));
   }
@@ -415,6 +587,18 @@ interface StepContext {
   failed: Map<string, string>;
   usable: (device: number) => WorkerPort | null;
   start: number;
+  checks: CheckState;
+}
+
+interface CheckState {
+  options: VerifyOptions;
+  summary: VerificationSummary;
+  /** The first step each worker's results went into, while they are trusted. */
+  firstTrusted: Map<string, number>;
+  /** Workers caught in the step now running (the image is re-run once it ends). */
+  caught: Set<string>;
+  /** Every worker caught in this inference, with why. */
+  wrong: Map<string, string>;
 }
 
 const rectSize = (rect: TileSlice['tile']): number =>
