@@ -1,0 +1,196 @@
+/** The report of `npm run load:signaling`: its JSON shape and the Markdown written from it. */
+import type { SignalingServerOptions } from '../signaling/server.ts';
+import type { ProbeResult } from './load-probe.ts';
+import type { MemorySample } from './load-server-process.ts';
+import type { Summary } from './load-traffic.ts';
+import { stampMarkdown, type MachineStamp } from './machine.ts';
+
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface Check {
+  name: string;
+  pass: boolean;
+  detail: string;
+}
+
+export interface LoadReport {
+  machine: MachineStamp;
+  command: string;
+  durationMs: number;
+  /** The machine's 1-minute load average at the start and the end (other work shares the cores). */
+  loadAverage: { start: number; end: number };
+  config: { rooms: number; workersPerRoom: number; steadyMs: number; roundMs: number; candidatesPerSide: number; openConcurrency: number };
+  caps: SignalingServerOptions;
+  connect: { attempted: number; welcomed: number; roomFailures: number; firstFailure: string | null; rampMs: number; welcomeMs: Summary };
+  relay: {
+    steadyMs: number;
+    sent: number;
+    delivered: number;
+    lost: number;
+    misrouted: number;
+    unexpected: number;
+    bytesSent: number;
+    perSecond: number;
+    latencyMs: Summary;
+    serverErrors: Record<string, number>;
+    malformedFromServer: number;
+    /** CPU time of the server process over wall time during the steady phase (1 = one core). */
+    serverCpuShare: number;
+    serverLoopDelayMs: LoopDelay;
+    /** The same for the load generator: its own queueing inflates the latency it measures. */
+    harnessLoopDelayMs: LoopDelay;
+  };
+  teardown: { closes: Record<string, number>; sockets: number };
+  memory: MemorySample[];
+  probes: ProbeResult[];
+  server: { logLines: number; internalErrorCount: number; internalErrors: string[]; socketsLeftToClose: number };
+  checks: Check[];
+}
+
+/** What each of the server's options caps, in words (an option not listed here is still reported). */
+const CAP_MEANING: Record<string, string | undefined> = {
+  maxPeersPerRoom: 'devices per room, owner included (`--max-peers`); one more join gets ERR_ROOM_FULL',
+  maxMessageBytes: 'soft cap on one message (bytes); a larger one is refused with ERR_TOO_LARGE, the connection kept',
+  maxRooms: 'rooms on the server, with or without their owner; a new owner beyond it gets ERR_SERVER_FULL',
+  maxConnections: 'WebSocket connections on the server; the upgrade beyond it is answered HTTP 503',
+  roomIdleMs: 'a room whose owner is away this long is closed and its workers told (ms)',
+  helloTimeoutMs: 'a connection must host or join within this (ms), else ERR_HELLO_TIMEOUT and close 4000',
+  heartbeatMs: 'WebSocket ping interval (ms); a connection that misses one pong is terminated',
+  rateBurst: 'messages one connection may send at once (token bucket capacity)',
+  ratePerSec: 'sustained text messages per second per connection; beyond it ERR_RATE_LIMITED',
+  maxRelayFrameBytes: 'payload of one relayed (binary) frame; a larger one is refused with ERR_TOO_LARGE',
+  relayBurstBytes: 'relayed bytes one connection may send at once; beyond it the server stops reading from it',
+  relayBytesPerSec: 'sustained relayed bytes per second per connection; beyond it the server stops reading from it',
+  maxRelayBufferedBytes: 'bytes queued toward one receiver; beyond it the server stops reading from its senders',
+};
+const NOT_CAPS: ReadonlySet<string> = new Set(['port']);
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const loop = (d: LoopDelay): string => `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)}`;
+const answers = (a: Record<string, number>): string =>
+  Object.entries(a)
+    .map(([key, n]) => `${key} × ${n}`)
+    .join(', ') || '–';
+
+function capsTable(report: LoadReport): string[] {
+  const figure = (name: string, key: string) => report.probes.find((p) => p.name === name)?.figures?.[key];
+  const rows = Object.entries(report.caps)
+    .filter(([key, value]) => typeof value === 'number' && !NOT_CAPS.has(key))
+    .map(([key, value]) => `| \`${key}\` | ${int(value as number)} | ${CAP_MEANING[key] ?? 'see signaling/server.ts'} |`);
+  const strikes = figure('malformed JSON', 'refusedBeforeClose');
+  const hard = figure('oversized messages', 'closedAtBytes');
+  rows.push(
+    `| hard cap on a text message | ${int(4 * report.caps.maxMessageBytes)} | 4 × maxMessageBytes: a larger text message closes the connection (1009)${hard ? `; observed with ${int(hard)} bytes` : ''} |`,
+    `| refused messages in a row (\`MAX_STRIKES\`, server.ts) | ${strikes ?? '?'} (observed) | the next refusal closes the connection (4000, reason = the error code); one accepted message resets the count |`,
+    '| room id / join token / owner token | 22–64 / 43 / 43 base64url chars | anything else is ERR_MALFORMED; the server stores only SHA-256 of the tokens |',
+    '| peer id | 8–32 base64url chars, 96 random bits | stamped by the server on every relayed signal; a client cannot choose its own |',
+    "| HTTP headers (Node's `headersTimeout`) | 60,000 ms, checked every 30 s | an HTTP request whose headers never end is closed (Node default, not set by the server) |",
+  );
+  return ['| cap | value | what it bounds |', '|---|---:|---|', ...rows];
+}
+
+function memoryTable(memory: MemorySample[]): string[] {
+  return [
+    '| phase | rooms | connections | RSS MiB | peak RSS MiB | heap used MiB | heap total MiB | external MiB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...memory.map(
+      (m) =>
+        `| ${m.phase} | ${int(m.rooms)} | ${int(m.connections)} | ${fmt(m.rssMiB)} | ${m.peakRssMiB === null ? '–' : fmt(m.peakRssMiB)} | ${fmt(m.heapUsedMiB)} | ${fmt(m.heapTotalMiB)} | ${fmt(m.externalMiB)} |`,
+    ),
+  ];
+}
+
+function probeTable(probes: ProbeResult[]): string[] {
+  const verdict = (p: ProbeResult) => (p.pass === null ? 'finding' : p.pass ? 'pass' : '**FAIL**');
+  return [
+    '| probe | sent | expected | observed | answers and closes | |',
+    '|---|---|---|---|---|---|',
+    ...probes.map((p) => `| ${cell(p.name)} | ${cell(p.sent)} | ${cell(p.expected)} | ${cell(p.observed)} | ${cell(answers(p.answers))} | ${verdict(p)} |`),
+  ];
+}
+
+export function renderMarkdown(report: LoadReport): string {
+  const { connect, relay, config } = report;
+  const failed = report.checks.filter((c) => !c.pass);
+  const peak = report.memory.reduce((a, m) => Math.max(a, m.peakRssMiB ?? m.rssMiB), 0);
+  const idle = report.memory[0];
+  const findings = report.probes.filter((p) => p.pass === null);
+  const lines = [
+    '# Signaling under load',
+    '',
+    stampMarkdown(report.machine),
+    '',
+    `Command: \`${report.command}\` (${fmt(report.durationMs / 1000)} s). Raw figures: \`load-signaling.json\` beside this file.`,
+    `The machine was shared: its 1-minute load average was ${fmt(report.loadAverage.start)} at the start and ${fmt(report.loadAverage.end)} at the end.`,
+    '',
+    `The real signaling server (signaling/server.ts, default options, plain HTTP on 127.0.0.1) ran in a child process;`,
+    `${config.rooms} rooms × ${config.workersPerRoom + 1} simulated pages (1 owner + ${config.workersPerRoom} workers) spoke its protocol from one Node`,
+    `process with the \`ws\` package, tokens derived as the page derives them. For ${fmt(config.steadyMs / 1000, 0)} s every room renegotiated with`,
+    `each of its workers every ${fmt(config.roundMs / 1000, 0)} s (rooms spread at random over the interval): the owner sends an offer and ${config.candidatesPerSide}`,
+    `trickled host candidates, the worker answers the offer and trickles ${config.candidatesPerSide} of its own, shaped like simple-peer's signals`,
+    '(a Chromium data-channel SDP of about 600 bytes, candidates of about 250). Then the junk and abuse below.',
+    '',
+    `**${failed.length === 0 ? 'All' : `${report.checks.length - failed.length} of`} ${report.checks.length} checks passed; the server ${report.checks.some((c) => c.name.startsWith('the server never crashed') && c.pass) ? 'never crashed' : '**crashed**'}.** Relay latency p50 ${fmt(relay.latencyMs.p50, 2)} ms, p99 ${fmt(relay.latencyMs.p99, 2)} ms at ${int(relay.perSecond)} signals/s; server RSS ${idle ? fmt(idle.rssMiB) : '?'} MiB idle, ${fmt(peak)} MiB at most.`,
+    '',
+    '## Load',
+    '',
+    '| | |',
+    '|---|---:|',
+    `| pages welcomed | ${int(connect.welcomed)} of ${int(connect.attempted)} (${connect.roomFailures} rooms failed) |`,
+    `| ramp: all rooms open (${config.openConcurrency} rooms at a time) | ${fmt(connect.rampMs / 1000)} s |`,
+    `| connect → welcome, p50 / p99 / max | ${fmt(connect.welcomeMs.p50)} / ${fmt(connect.welcomeMs.p99)} / ${fmt(connect.welcomeMs.max)} ms |`,
+    `| signals sent / delivered | ${int(relay.sent)} / ${int(relay.delivered)} |`,
+    `| lost / misrouted / unexpected | ${relay.lost} / ${relay.misrouted} / ${relay.unexpected} |`,
+    `| relayed per second (steady phase) | ${int(relay.perSecond)} |`,
+    `| bytes sent to the server | ${fmt(relay.bytesSent / 2 ** 20)} MiB |`,
+    `| **relay latency** (send → the addressee's message event) p50 / p90 / p99 / max | **${fmt(relay.latencyMs.p50, 2)}** / ${fmt(relay.latencyMs.p90, 2)} / **${fmt(relay.latencyMs.p99, 2)}** / ${fmt(relay.latencyMs.max, 1)} ms |`,
+    `| server CPU during the steady phase | ${fmt(100 * relay.serverCpuShare, 0)}% of one core |`,
+    `| server event-loop delay p50 / p99 / max | ${loop(relay.serverLoopDelayMs)} ms |`,
+    `| load generator event-loop delay p50 / p99 / max | ${loop(relay.harnessLoopDelayMs)} ms |`,
+    `| error answers to legitimate traffic | ${answers(relay.serverErrors)} |`,
+    `| closes when everyone left (\`leave\`) | ${answers(report.teardown.closes)} |`,
+    '',
+    'The latency is measured in the load process on one clock. It includes that process’s own queueing (its event-loop',
+    'delay above): the load generator and the server share this machine’s cores, so these are upper bounds for the server',
+    'alone.',
+    '',
+    '## Server memory',
+    '',
+    'From the server process (`process.memoryUsage()`, after a full GC where the phase says so) and `/proc/<pid>/status`',
+    '(RSS, and VmHWM for the peak). Rooms whose owner left stay until `roomIdleMs`, so they are still counted at the end.',
+    '',
+    ...memoryTable(report.memory),
+    '',
+    '## Caps and limits',
+    '',
+    'Every numeric option of `DEFAULT_SERVER_OPTIONS` (signaling/server.ts) as this run used it, and the fixed limits.',
+    'There is no limit per client address: every cap above is per connection or for the whole server.',
+    '',
+    ...capsTable(report),
+    '',
+    '## Junk and abuse',
+    '',
+    'Each probe on sockets of its own, after the load (the raw TCP half-open sockets were opened before it and watched',
+    'to the end of the run). "pass" and "FAIL" are checks (a FAIL fails the run); "finding" is behaviour reported for',
+    'the maintainers: a missing cap, or a limit worth knowing.',
+    '',
+    ...probeTable(report.probes),
+    '',
+    '## Findings',
+    '',
+    ...(findings.length > 0 ? findings.map((p) => `- **${p.name}**: ${p.observed}.`) : ['- none']),
+    `- The server logged ${report.server.internalErrorCount} errors it caught in its message handler (its catch-all kept it up)${report.server.internalErrors[0] ? `; the first: \`${cell(report.server.internalErrors[0].split('\n').slice(0, 2).join(' ').slice(0, 240))}\`` : ''}.`,
+    '',
+    '## Checks',
+    '',
+    ...report.checks.map((c) => `- ${c.pass ? 'pass' : '**FAIL**'}: ${c.name} (${cell(c.detail)})`),
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
