@@ -15,7 +15,7 @@ import { RuntimeMethod, modelKeyOf, type ModelSpec } from './protocol.ts';
 import { WorkerExecutor, resolveZooModel, workerWeights, type LoadedModel } from './worker-executor.ts';
 
 const SEED = 0x3e3c_f022;
-const SPEC: ModelSpec = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
+const SPEC: Extract<ModelSpec, { kind: 'zoo' }> = { kind: 'zoo', name: 'vgg16', options: { inputSize: 32, widthMultiplier: 1 / 16, classes: 10 } };
 const MODEL_KEY = modelKeyOf(SPEC);
 const PLAN_ID = 'fuzz-plan';
 const profile = (id: string): DeviceProfile => ({ id, aMsPerFlop: 1e-4, bMs: 0.5, bandwidthBytesPerMs: 100_000, wakeMs: 1, memoryBytes: 1e9 });
@@ -134,10 +134,10 @@ const hostileRequestArb = (touchSliceGeometry: boolean) => fc.oneof(
   { weight: 1, arbitrary: fc.record({ meta: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ method: fc.constantFrom(...Object.values(RuntimeMethod)) }, { requiredKeys: [] })), tensors: fc.array(tensorArb, { maxLength: 3 }) }) },
 );
 
-type HostileRequest = fc.Arbitrary<ReturnType<typeof hostileRequestArb> extends fc.Arbitrary<infer T> ? T : never>;
+type HostileRequest = ReturnType<typeof hostileRequestArb> extends fc.Arbitrary<infer T> ? T : never;
 
 /** Builds the request a generated case describes (from a valid one, or from nothing). */
-function build(c: HostileRequest extends fc.Arbitrary<infer T> ? T : never, valid: IncomingMessage[]): IncomingMessage {
+function build(c: HostileRequest, valid: IncomingMessage[]): IncomingMessage {
   if ('meta' in c) return request(c.meta, c.tensors);
   const base = valid[c.which % valid.length] as IncomingMessage;
   let meta = base.meta;
@@ -163,7 +163,7 @@ async function outcome(req: IncomingMessage): Promise<'ok' | 'refused'> {
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  const full = await resolveZooModel(SPEC as Extract<ModelSpec, { kind: 'zoo' }>);
+  const full = await resolveZooModel(SPEC);
   model = workerWeights(full);
   const plan = planInference(full.graph, [profile('owner'), profile('w1'), profile('w2')], {
     spatialSchemes: ['bodp'],
