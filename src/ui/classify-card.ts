@@ -8,7 +8,7 @@ import { h } from './dom.ts';
 import { formatMs } from './format.ts';
 import { createImageInput, decodeImage, drawModelInput } from './image-input.ts';
 import type { ClassifySummary, ModelRunner } from './model-runner.ts';
-import { describePlan } from './plan-words.ts';
+import { describeChecks, describeExposure, describePlan } from './plan-words.ts';
 import { renderTimeline } from './timeline.ts';
 
 export interface ClassifyCardOptions {
@@ -102,9 +102,14 @@ export function createClassifyCard(options: ClassifyCardOptions): { element: HTM
         h('dd', { 'data-field': 'bytes' }, s.messages > 0 ? `${(s.bytesMoved / 1e6).toFixed(2)} MB in ${s.messages} messages` : 'nothing (all on this device)'),
         h('dt', {}, 'Plan'),
         h('dd', { 'data-field': 'plan' }, describePlan({ ...s, workersReady: options.workersReady() })),
+        h('dt', {}, 'Left this device'),
+        h('dd', { 'data-field': 'exposure' }, describeExposure(s)),
+        h('dt', {}, 'Checks'),
+        h('dd', { 'data-field': 'checks' }, describeChecks(s)),
       ),
+      ...s.evicted.map((e) => h('p', { class: 'banner error', 'data-field': 'evicted' }, `Removed ${options.deviceLabel(e.deviceId)}: it ${e.reason}. Its work on this image was recomputed without it.`)),
       ...s.excluded.map((e) => h('p', { class: 'muted', 'data-field': 'excluded' }, `Left out ${options.deviceLabel(e.deviceId)}: ${e.reason}`)),
-      ...s.failed.map((f) => h('p', { class: 'muted warn', 'data-field': 'recovered' }, `Recovered from ${options.deviceLabel(f.deviceId)}: ${f.reason}; its share was computed again.`)),
+      ...s.failed.filter((f) => !s.evicted.some((e) => e.deviceId === f.deviceId)).map((f) => h('p', { class: 'muted warn', 'data-field': 'recovered' }, `Recovered from ${options.deviceLabel(f.deviceId)}: ${f.reason}; its share was computed again.`)),
     );
     const labels = new Map(s.devices.map((id) => [id, options.deviceLabel(id)]));
     for (const f of s.failed) labels.set(f.deviceId, options.deviceLabel(f.deviceId));

@@ -31,6 +31,17 @@ export interface ClassifyRequest {
   workers?: string[];
   /** Deepest fused block (1: per layer). */
   maxFusedDepth?: number;
+  /** Checking the workers' results (see ClassifyOptions): default the page's setting. `{ fraction: 1, budget: 1 }` checks every one. */
+  verify?: ClassifyOptions['verify'];
+  /** Input privacy: default the page's setting. */
+  privacy?: ClassifyOptions['privacy'];
+}
+
+/** The page's settings that every classification uses unless a request says otherwise. */
+export interface RunSettings {
+  privacy: NonNullable<ClassifyOptions['privacy']>;
+  /** Chance each worker result is checked, with the same fraction of the image as the budget; null: the classifier's default (about 1 in 10). */
+  checkFraction: number | null;
 }
 
 /** A plain-data summary of a classification (what the page API returns and the page shows). */
@@ -58,6 +69,13 @@ export interface ClassifySummary {
   /** Model package bytes sent to each worker so far (dropped-in models only). */
   modelBytesSent: Record<string, number>;
   trace: Classification['result']['trace'];
+  /** Worker results checked here, of those received, and the FLOPs the checks cost against the image's. */
+  verification: Classification['result']['verification'];
+  /** Workers removed for wrong results on this image, with why. */
+  evicted: Classification['evicted'];
+  /** What the plan sent to workers (null: nothing left this device), and the privacy setting used. */
+  exposure: Classification['exposure'];
+  privacy: Classification['privacy'];
 }
 
 export type Progress = { text: string; fraction: number | null } | null;
@@ -101,6 +119,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
   const changeListeners = new Set<() => void>();
   const progressListeners = new Set<(progress: Progress) => void>();
   let selected: string = DEFAULT_MODEL;
+  const settings: RunSettings = { privacy: 'off', checkFraction: null };
   const progress = (p: Progress) => {
     for (const listener of progressListeners) listener(p);
   };
@@ -223,7 +242,10 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       : tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', request.seed ?? 1);
     try {
       const { fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth } = request;
-      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth });
+      const fraction = settings.checkFraction;
+      const verify = request.verify ?? (fraction === null ? undefined : { fraction, budget: fraction });
+      const privacy = request.privacy ?? settings.privacy;
+      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth, verify, privacy });
       if (c.devices.length === 1) aloneTimes.set(modelId, { ms: c.result.totalMs, atMs: performance.now() });
       else if (request.compareAlone) {
         const last = aloneTimes.get(modelId);
@@ -253,6 +275,10 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
         messages: 2 * remote.length,
         modelBytesSent: Object.fromEntries(r.classifier.runtime.uploadedBytes),
         trace: c.result.trace,
+        verification: c.result.verification,
+        evicted: c.evicted,
+        exposure: c.exposure,
+        privacy: c.privacy,
       };
     } finally {
       image.dispose();
@@ -279,6 +305,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     useServedModel,
     workerCapabilities,
     models: () => [...entries].map(([id, e]) => ({ id, label: e.label, note: e.note })),
+    /** Input privacy and result checking for the next images (the settings card changes them). */
+    settings,
     get selected() {
       return selected;
     },

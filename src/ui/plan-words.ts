@@ -33,3 +33,47 @@ export function describePlan(f: PlanFacts): string {
   if (f.excluded.length > 0 && f.excluded.every((e) => /weights need/.test(e.reason))) return 'Running alone: the model does not fit in the workers’ memory';
   return 'Running alone: the mesh would be slower for this model';
 }
+
+/** What a plan sends to workers (the classifier's `exposure`), and the privacy setting it ran with. */
+export interface ExposureFacts {
+  exposure: { firstLayer: string; sentLayer: string; shape: readonly number[]; image: boolean } | null;
+  privacy: 'off' | 'firstLayer' | 'firstBlock';
+}
+
+const CAVEAT = 'Feature maps can still reveal something about the image.';
+
+/** What left this device for one image, in plain words. */
+export function describeExposure(f: ExposureFacts): string {
+  const e = f.exposure;
+  if (e === null) return 'Nothing: the image and every layer stayed on this device.';
+  if (e.image) return `The image itself: workers receive its pixels (input privacy is ${f.privacy === 'off' ? 'off' : 'on, but this model reads the image past the kept layers'}).`;
+  const [h, w, c] = e.shape;
+  const maps = c !== undefined && w !== undefined ? `${c}-channel ${h}×${w} feature maps` : `${e.shape.join('×')} feature values`;
+  return `Workers receive ${maps} and compute from layer ${e.firstLayer} onward, never the image. ${CAVEAT}`;
+}
+
+/** What the privacy setting keeps on this device, before any image is classified. */
+export function describePrivacySetting(privacy: ExposureFacts['privacy']): string {
+  switch (privacy) {
+    case 'off':
+      return 'Workers may receive the image itself (the fastest plans split the first layers too).';
+    case 'firstLayer':
+      return `The first layer runs on this device: workers receive its feature maps, never the image. ${CAVEAT}`;
+    case 'firstBlock':
+      return `The first block (up to the first pooling) runs on this device: workers receive smaller feature maps, never the image. ${CAVEAT}`;
+  }
+}
+
+/** The owner's checks of the workers' results for one image. */
+export interface CheckFacts {
+  verification: { checked: number; results: number; flops: number; imageFlops: number };
+  evicted: readonly { deviceId: string; reason: string }[];
+}
+
+export function describeChecks(f: CheckFacts): string {
+  const { checked, results, flops, imageFlops } = f.verification;
+  if (results === 0 && f.evicted.length === 0) return 'No worker results to check';
+  const share = imageFlops > 0 ? ` (${Math.round((100 * flops) / imageFlops)}% extra work here)` : '';
+  const caught = f.evicted.length === 0 ? ', all right' : `; ${f.evicted.length} worker${f.evicted.length === 1 ? '' : 's'} caught with wrong results and removed, the answer recomputed without ${f.evicted.length === 1 ? 'it' : 'them'}`;
+  return `Checked ${checked} of ${results} result${results === 1 ? '' : 's'}${checked > 0 ? share : ''}${caught}`;
+}

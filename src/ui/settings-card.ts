@@ -1,14 +1,19 @@
 /**
  * Model and run settings: a built-in model or your own (model.json + weights dropped or picked),
- * the partition scheme, the TF.js backend, and progress for anything slow (model load, weights
- * going to workers, profiling).
+ * the partition scheme, input privacy (what leaves this device), how often workers' results are
+ * checked, the TF.js backend, and progress for anything slow (model load, weights going to
+ * workers, profiling).
  */
 import { BACKEND_NAMES } from '../compute/index.ts';
 import { SCHEMES, type Scheme } from '../runtime/index.ts';
 import { h } from './dom.ts';
-import type { ModelRunner } from './model-runner.ts';
+import type { ModelRunner, RunSettings } from './model-runner.ts';
+import { describePrivacySetting } from './plan-words.ts';
 
 const SCHEME_WORDS: Record<Scheme, string> = { auto: 'automatic (planner decides)', bodp: 'BODP per layer (the paper)', fused: 'fused blocks', grid: '2D grid', owner: 'this device alone' };
+const PRIVACY_WORDS: Record<RunSettings['privacy'], string> = { off: 'off (fastest)', firstLayer: 'keep the first layer here', firstBlock: 'keep the first block here' };
+/** Check choices: '' is the classifier's default. */
+const CHECK_WORDS: [string, string][] = [['', 'about 1 in 10 (default)'], ['0.25', '1 in 4'], ['1', 'every result (slowest)'], ['0', 'never']];
 
 export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ name: string }>): { element: HTMLElement; scheme: () => Scheme } {
   const modelSelect = h('select', { id: 'model-select', 'data-field': 'model' });
@@ -19,6 +24,15 @@ export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ 
   const modelMessage = h('p', { class: 'muted', role: 'status', 'data-field': 'model-message' });
   const progressBar = h('progress', { 'data-field': 'progress', max: '1', hidden: true, 'aria-label': 'Progress' });
   const progressText = h('span', { class: 'muted', 'data-field': 'progress-text' });
+  const privacySelect = h('select', { id: 'privacy-select', 'data-field': 'privacy' }, ...Object.entries(PRIVACY_WORDS).map(([value, words]) => h('option', { value }, words)));
+  const privacyNote = h('p', { class: 'muted', 'data-field': 'privacy-note' }, describePrivacySetting(runner.settings.privacy));
+  privacySelect.value = runner.settings.privacy;
+  privacySelect.addEventListener('change', () => {
+    runner.settings.privacy = privacySelect.value as RunSettings['privacy'];
+    privacyNote.textContent = describePrivacySetting(runner.settings.privacy);
+  });
+  const checkSelect = h('select', { id: 'check-select', 'data-field': 'checks' }, ...CHECK_WORDS.map(([value, words]) => h('option', { value }, words)));
+  checkSelect.addEventListener('change', () => (runner.settings.checkFraction = checkSelect.value === '' ? null : Number(checkSelect.value)));
 
   const fillModels = () => {
     modelSelect.replaceChildren(...runner.models().map((m) => h('option', { value: m.id }, m.label)));
@@ -87,6 +101,10 @@ export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ 
     h('div', { class: 'field' }, h('label', { for: 'model-select' }, 'Model'), modelSelect),
     note,
     h('div', { class: 'field' }, h('label', { for: 'scheme-select' }, 'Split'), schemeSelect),
+    h('div', { class: 'field' }, h('label', { for: 'privacy-select' }, 'Input privacy'), privacySelect),
+    privacyNote,
+    h('div', { class: 'field' }, h('label', { for: 'check-select' }, 'Check workers’ results'), checkSelect),
+    h('p', { class: 'muted' }, 'This device recomputes a random share of what workers send back; a worker caught with a wrong result is removed and the image recomputed without it.'),
     h('div', { class: 'field' }, h('label', { for: 'backend-select' }, 'Backend on this device'), backendSelect),
     modelDrop,
     modelMessage,
