@@ -54,6 +54,8 @@ export class ServerProcess {
         resolve({ code, signal });
       }),
     );
+    // A write to a child that just died fails with EPIPE: that is the crash reported by 'exit'.
+    child.on('error', (err) => (this.crash ??= `the server process failed: ${err.message}`));
     child.on('message', (reply: LoadServerReply) => {
       if (reply.type !== 'stats') return;
       this.pending.get(reply.id)?.(reply.stats);
@@ -96,7 +98,12 @@ export class ServerProcess {
         clearTimeout(timer);
         resolve(stats);
       });
-      this.child.send({ type: 'stats', id, gc, resetWindow } satisfies LoadServerRequest);
+      this.child.send({ type: 'stats', id, gc, resetWindow } satisfies LoadServerRequest, (err) => {
+        if (!err) return;
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(err);
+      });
     });
   }
 

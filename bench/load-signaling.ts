@@ -173,6 +173,13 @@ async function main(): Promise<number> {
   const loadAverageAtStart = os.loadavg()[0] ?? Number.NaN;
   const server = await ServerProcess.start();
   running = server;
+  // A crash ends the run at once: nothing after it would measure the server.
+  void server.exited.then(() => {
+    if (!server.crash) return;
+    console.error(`load:signaling: FAILED: ${server.crash}.`);
+    closeAllSockets();
+    process.exit(1);
+  });
   const watchdog = setTimeout(() => {
     console.error(`load:signaling: still running after ${WATCHDOG_MS / 1000} s; stopping (failed).`);
     server.kill();
