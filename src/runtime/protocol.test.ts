@@ -28,6 +28,7 @@ describe('model specs', () => {
     ['vgg16 full', { kind: 'zoo', name: 'vgg16', options: { inputSize: 224, widthMultiplier: 1, classes: 1000 } }],
     ['vgg16 with densities and seed', { kind: 'zoo', name: 'vgg16', options: { fcDensities: [0.04, 0.04, 0.25], seed: 3 } }],
     ['mobilenetv2 odd size', { kind: 'zoo', name: 'mobilenetv2', options: { inputSize: 33 } }],
+    ['served clothing model', { kind: 'served', url: '/models/clothing/model.json', hash: 'a'.repeat(64) }],
   ])('takes the %s spec', (_name, spec) => {
     expect(v.safeParse(modelSpecSchema, spec).success).toBe(true);
   });
@@ -40,6 +41,7 @@ describe('model specs', () => {
     ['a negative alpha', { kind: 'zoo', name: 'mobilenetv2', options: { alpha: -1 } }],
     ['an unknown model', { kind: 'zoo', name: 'resnet', options: {} }],
     ['a density above 1', { kind: 'zoo', name: 'vgg16', options: { fcDensities: [2, 0.5, 0.5] } }],
+    ['a served model outside /models/', { kind: 'served', url: '/models/../private/model.json', hash: 'a'.repeat(64) }],
   ])('refuses %s', (_name, spec) => {
     expect(v.safeParse(loadSchema, { method: 'runtime.load', spec }).success).toBe(false);
   });
@@ -109,6 +111,7 @@ describe('replies', () => {
   it.each([
     ['zero cost per FLOP (it would get every task)', { backend: 'wasm', adapter: null, aMsPerFlop: 0, bMs: 0 }],
     ['an endless backend name', { backend: 'x'.repeat(1_000), adapter: null, aMsPerFlop: 1e-6, bMs: 0 }],
+    ['a speed of 10^20 FLOP/s', { backend: 'wasm', adapter: null, aMsPerFlop: 1e-17, bMs: 0 }],
   ])('refuses a profile with %s', (_name, meta) => {
     expect(parseReply(profileReplySchema, meta)).toBeNull();
   });

@@ -66,7 +66,11 @@ export const modelSpecSchema = v.variant('kind', [
    */
   v.strictObject({
     kind: v.literal('served'),
-    url: v.pipe(v.string(), v.regex(/^\/models\/[A-Za-z0-9._/-]+\.json$/, 'a model.json under /models/ of this server')),
+    url: v.pipe(
+      v.string(),
+      v.regex(/^\/models\/[A-Za-z0-9._/-]+\.json$/, 'a model.json under /models/ of this server'),
+      v.check((url) => !url.split('/').some((part) => part === '..' || part === '.'), 'a model.json under /models/ of this server'),
+    ),
     hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
   }),
   /** Any TF.js model, as a runnable package named by its SHA-256 (model/package.ts); streamed by the owner when missing. */
@@ -148,11 +152,15 @@ export const taskReplySchema = v.pipe(
 );
 export const loadReplySchema = v.object({ modelKey: shortText(400), ms: v.pipe(finite, v.minValue(0)) });
 export const putReplySchema = v.object({ received: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_PACKAGE_BYTES)), complete: v.boolean() });
+/**
+ * A profile within what any device can do: from 1 kFLOP/s to 10 PFLOP/s, and at most 10 s of fixed
+ * cost per layer. A worker claiming more would be handed every task (and then miss its deadlines).
+ */
 export const profileReplySchema = v.object({
   backend: shortText(40),
   adapter: v.nullable(shortText(200)),
-  aMsPerFlop: v.pipe(finite, v.gtValue(0)),
-  bMs: v.pipe(finite, v.minValue(0)),
+  aMsPerFlop: v.pipe(finite, v.minValue(1e-13), v.maxValue(1)),
+  bMs: v.pipe(finite, v.minValue(0), v.maxValue(10_000)),
 });
 export const infoReplySchema = v.object({ backend: v.nullable(shortText(40)), adapter: v.nullable(shortText(200)) });
 
