@@ -3,9 +3,10 @@
  * Every control message from a peer is narrowed by one of these before use.
  */
 import * as v from 'valibot';
+import { DIGEST_PATTERN, NONCE_PATTERN } from './channel-auth.ts';
 
-/** The mesh protocol spoken on top of the wire format; a hello with another one is refused. */
-export const MESH_PROTOCOL_VERSION = 1;
+/** The mesh protocol spoken on top of the wire format; a hello with another one is refused. 2: channel-bound join. */
+export const MESH_PROTOCOL_VERSION = 2;
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -25,11 +26,29 @@ export const deviceInfoSchema = v.object({
 });
 export type DeviceInfo = v.InferOutput<typeof deviceInfoSchema>;
 
-export const helloSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), app: shortText(40), device: deviceInfoSchema });
+const nonceSchema = v.pipe(v.string(), v.regex(NONCE_PATTERN));
+const digestSchema = v.pipe(v.string(), v.regex(DIGEST_PATTERN));
+
+/**
+ * `auth` is optional in the schema only so that a hello of another protocol version is told
+ * "reload" rather than "malformed"; a hello of this version without it is refused.
+ */
+export const helloSchema = v.object({
+  protocol: v.pipe(v.number(), v.integer()),
+  app: shortText(40),
+  device: deviceInfoSchema,
+  /** The worker's commitment to its nonce (see channel-auth.ts). */
+  auth: v.optional(v.object({ commit: digestSchema })),
+});
 export type Hello = v.InferOutput<typeof helloSchema>;
 
-export const welcomeSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), owner: deviceInfoSchema });
+export const welcomeSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), owner: deviceInfoSchema, auth: v.optional(v.object({ nonce: nonceSchema })) });
 export type Welcome = v.InferOutput<typeof welcomeSchema>;
+
+/** The worker reveals its nonce and proves the channel (request); the owner answers with its proof. */
+export const AUTH_METHOD = 'mesh.auth';
+export const authRequestSchema = v.object({ method: v.literal(AUTH_METHOD), nonce: nonceSchema, proof: digestSchema });
+export const authReplySchema = v.object({ proof: digestSchema });
 
 export const refuseSchema = v.object({ code: shortText(40), message: shortText(400) });
 export type Refuse = v.InferOutput<typeof refuseSchema>;

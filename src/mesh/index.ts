@@ -15,11 +15,15 @@ export type { LinkOptions, LinkStats, Reply, RequestHandler, RequestOptions, Sen
 export { RtcTransport } from './rtc-transport.ts';
 export { memoryTransportPair } from './transport.ts';
 export type { FrameTransport } from './transport.ts';
-export type { PeerTransport, PeerTransportFactory, PeerTransportOptions } from './peer-transport.ts';
+export type { PeerTransport, PeerTransportFactory, PeerTransportOptions, RelayMode, RelayOptions } from './peer-transport.ts';
+export { DEFAULT_RELAY_OPTIONS } from './peer-transport.ts';
+export { RELAY_MAX_FRAME_BYTES } from './relay-transport.ts';
 
 // Membership
 export { PeerSession, APP_VERSION } from './session.ts';
-export type { SessionOptions, SessionState } from './session.ts';
+export type { SessionAuth, SessionOptions, SessionState } from './session.ts';
+export { fingerprintsOf, shortAuthCode } from './channel-auth.ts';
+export type { ChannelBinding } from './channel-auth.ts';
 export { MESH_PROTOCOL_VERSION, BACKENDS } from './control.ts';
 export type { BackendName, DeviceInfo } from './control.ts';
 export { describeThisDevice, deviceNameFromUserAgent } from './device-info.ts';

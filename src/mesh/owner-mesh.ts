@@ -1,18 +1,21 @@
 /**
- * The owner's side of the star: hosts the room, opens a WebRTC link to every worker that joins,
- * runs the handshake and throughput probe, keeps each link's health, and offers requests to
- * ready workers. A misbehaving or vanished worker costs only its own link.
+ * The owner's side of the star: hosts the room, opens a link to every worker that joins (WebRTC,
+ * or relayed through the server when no direct link comes up), runs the channel-bound handshake
+ * and the throughput probe, keeps each link's health, and offers requests to ready workers. A
+ * misbehaving or vanished worker costs only its own link.
  */
 import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
 import { ADMISSION_METHOD, type DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
+import { FallbackTransport } from './fallback-transport.ts';
 import { MessageLink, type LinkStats, type RequestOptions } from './link.ts';
 import { probeThroughput, type ProbeOptions } from './probe.ts';
 import { joinLink, joinTokenFor, ownerTokenFor, type RoomCredentials } from './room-credentials.ts';
 import { PeerSession } from './session.ts';
 import { SignalingClient, type SignalingState, type Welcome } from './signaling-client.ts';
-import type { MeshEndpointOptions, PeerTransport } from './peer-transport.ts';
+import { DEFAULT_RELAY_OPTIONS, type MeshEndpointOptions, type PeerTransport } from './peer-transport.ts';
+import { RelayTransport } from './relay-transport.ts';
 import type { IncomingMessage, WireTensor } from './wire/index.ts';
 
 export type PeerState = 'connecting' | 'handshake' | 'pending' | 'probing' | 'ready' | 'gone';
@@ -32,6 +35,13 @@ export interface PeerView {
   stats: LinkStats;
   /** Why the worker is gone, for the peer list. */
   reason: string | null;
+  /**
+   * The short authentication code both screens show, once the channel proofs checked out.
+   * (Optional only so that views made by hand in tests need not carry it; the mesh always sets it.)
+   */
+  authCode?: string | null;
+  /** Whether its frames go through the signaling server (no direct link could be made). Set by the mesh, like `authCode`. */
+  relayed?: boolean;
 }
 
 export interface OwnerMeshOptions extends MeshEndpointOptions {
@@ -45,7 +55,8 @@ export interface OwnerMeshOptions extends MeshEndpointOptions {
   /**
    * Whether a joining device is let in without the owner's say (default true). When false, a new
    * device waits in state 'pending' until `approve` or `refuse`; a device approved once is let in
-   * again after a reconnect, a refused one is turned away for the life of this mesh.
+   * again after a reconnect, a refused (or blocked) one is turned away for the life of this mesh.
+   * Either way a device is admitted only after it has proved the join key on its connection.
    */
   autoApprove?: boolean;
 }
@@ -87,7 +98,8 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
   private autoApprove: boolean;
   /** Device ids (not peer ids, which change on reconnect) the owner let in or turned away. */
   private readonly approvedDevices = new Set<string>();
-  private readonly refusedDevices = new Set<string>();
+  /** Turned-away device ids, with the reason they are told again when they come back. */
+  private readonly refusedDevices = new Map<string, string>();
 
   constructor(private readonly options: OwnerMeshOptions) {
     super();
@@ -113,14 +125,23 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     if (entry.view.state === 'pending') void this.admit(peerId, entry);
   }
 
-  /** Turns a device away (pending or not) and keeps it out while this page lives. */
+  /** Turns a pending device away and keeps it out while this page lives. */
   refuse(peerId: string): void {
+    this.turnAway(peerId, 'refused by the owner');
+  }
+
+  /** Disconnects a device (admitted or not) and keeps it out while this page lives. */
+  block(peerId: string): void {
+    this.turnAway(peerId, 'blocked by the owner');
+  }
+
+  private turnAway(peerId: string, reason: string): void {
     const deviceId = this.entries.get(peerId)?.view.device?.deviceId;
     if (deviceId) {
-      this.refusedDevices.add(deviceId);
+      this.refusedDevices.set(deviceId, reason);
       this.approvedDevices.delete(deviceId);
     }
-    this.remove(peerId, 'refused by the owner');
+    this.remove(peerId, reason);
   }
 
   async start(): Promise<void> {
@@ -211,15 +232,33 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     const current = this.entries.get(peerId);
     if (this.closed || (current && current.view.state !== 'gone')) return;
     this.attempts.set(peerId, (this.attempts.get(peerId) ?? 0) + 1);
-    const transport = this.options.createTransport({
+    const onSignal = (data: SignalData) => this.signaling?.sendSignal(peerId, data);
+    const signaling = this.signaling;
+    const transport = new FallbackTransport({
+      ...DEFAULT_RELAY_OPTIONS,
+      ...this.options.relay,
       initiator: true,
-      iceServers: this.welcome?.iceServers ?? [],
-      onSignal: (data) => this.signaling?.sendSignal(peerId, data),
+      createDirect: () => this.options.createTransport({ initiator: true, iceServers: this.welcome?.iceServers ?? [], onSignal }),
+      createRelay: () => {
+        if (!signaling) throw new MeshError('ERR_SIGNALING', 'no server connection to relay through');
+        return new RelayTransport({ initiator: true, joinKey: this.options.credentials.joinKey, port: signaling.relayPort(peerId), onSignal });
+      },
     });
     const entry: Entry = {
       transport,
       session: null,
-      view: { peerId, state: 'connecting', device: null, rttMs: null, clockOffsetMs: null, throughputBytesPerSec: null, stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 }, reason: null },
+      view: {
+        peerId,
+        state: 'connecting',
+        device: null,
+        rttMs: null,
+        clockOffsetMs: null,
+        throughputBytesPerSec: null,
+        stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 },
+        reason: null,
+        authCode: null,
+        relayed: false,
+      },
     };
     this.entries.set(peerId, entry);
     this.emit('change', undefined);
@@ -232,10 +271,12 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
   private onConnected(peerId: string, entry: Entry): void {
     if (this.entries.get(peerId) !== entry) return;
     const link = new MessageLink(entry.transport, this.options.link);
-    const session = new PeerSession(link, 'owner', this.options.local, this.options.session);
+    const auth = { joinKey: this.options.credentials.joinKey, binding: entry.transport.channelBinding() };
+    const session = new PeerSession(link, 'owner', this.options.local, auth, this.options.session);
     entry.session = session;
     entry.view.stats = link.stats; // live counters
     entry.view.state = 'handshake';
+    entry.view.relayed = entry.transport.relayed;
     this.emit('change', undefined);
     session.on('rtt', () => {
       entry.view.rttMs = session.rttMs;
@@ -248,8 +289,10 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
 
   private onReady(peerId: string, entry: Entry, device: DeviceInfo): void {
     entry.view.device = device;
-    if (this.refusedDevices.has(device.deviceId)) {
-      this.remove(peerId, 'refused by the owner');
+    entry.view.authCode = (entry.session as PeerSession).authCode;
+    const turnedAway = this.refusedDevices.get(device.deviceId);
+    if (turnedAway) {
+      this.remove(peerId, turnedAway);
       return;
     }
     // The same device again (it reconnected with a new room id): the newest link wins.

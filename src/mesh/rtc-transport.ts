@@ -8,7 +8,8 @@
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import type { Instance as PeerInstance, SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
-import type { FrameTransport } from './transport.ts';
+import { fingerprintsOf, type ChannelBinding } from './channel-auth.ts';
+import type { PeerTransport } from './peer-transport.ts';
 
 export interface RtcTransportOptions {
   initiator: boolean;
@@ -20,13 +21,17 @@ export interface RtcTransportOptions {
   connectTimeoutMs?: number;
 }
 
-/** simple-peer keeps the RTCDataChannel private; we need it for `bufferedamountlow`. */
-type PeerWithChannel = PeerInstance & { _channel?: RTCDataChannel | null };
+/**
+ * simple-peer keeps the RTCDataChannel and the RTCPeerConnection private; we need the channel for
+ * `bufferedamountlow` and the connection's SDP for the DTLS fingerprints of the join proof.
+ */
+type PeerWithChannel = PeerInstance & { _channel?: RTCDataChannel | null; _pc?: RTCPeerConnection | null };
 
 /** Frames that may arrive before anyone listens (see `onFrame`); more means a misbehaving peer. */
 const MAX_EARLY_FRAMES = 256;
 
-export class RtcTransport implements FrameTransport {
+export class RtcTransport implements PeerTransport {
+  readonly relayed = false;
   onClose: ((error: MeshError | null) => void) | null = null;
   /** Resolves when the data channel is open; rejects if it fails or times out first. */
   readonly connected: Promise<void>;
@@ -117,6 +122,16 @@ export class RtcTransport implements FrameTransport {
     } catch (err) {
       this.finish(new MeshError('ERR_CONNECTION', `bad signal from the peer: ${(err as Error).message}`));
     }
+  }
+
+  /** The DTLS fingerprints of both ends, from the SDP this side applied (null until both are set). */
+  channelBinding(): ChannelBinding | null {
+    const pc = this.peer._pc;
+    const local = pc?.localDescription?.sdp;
+    const remote = pc?.remoteDescription?.sdp;
+    const localPrints = local ? fingerprintsOf(local) : null;
+    const remotePrints = remote ? fingerprintsOf(remote) : null;
+    return localPrints && remotePrints ? { local: localPrints, remote: remotePrints } : null;
   }
 
   get isOpen(): boolean {

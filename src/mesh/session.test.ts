@@ -1,20 +1,28 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MeshError } from '../errors.ts';
+import { commitmentTo, newNonce, type ChannelBinding } from './channel-auth.ts';
 import { MESH_PROTOCOL_VERSION, type DeviceInfo } from './control.ts';
 import { MessageLink } from './link.ts';
-import { PeerSession } from './session.ts';
+import { PeerSession, type SessionAuth, type SessionOptions } from './session.ts';
 import { memoryTransportPair } from './transport.ts';
 import { MessageKind } from './wire/index.ts';
 
 const device = (name: string): DeviceInfo => ({ deviceId: `id-${name}-0000`, name, backends: ['wasm', 'cpu'], cores: 8, memoryGb: 4, userAgent: 'test' });
 const closed = (s: PeerSession) => new Promise<MeshError | null>((resolve) => s.on('close', resolve));
 
-function pair(options: ConstructorParameters<typeof PeerSession>[3] = {}) {
+const JOIN_KEY = 'room-join-key-0123456789ab';
+const OWNER_FP = 'sha-256 0A:0B:0C';
+const WORKER_FP = 'sha-256 1A:1B:1C';
+/** What each side's channel shows when nobody is in the middle. */
+const ownerAuth = (binding: ChannelBinding | null = { local: OWNER_FP, remote: WORKER_FP }): SessionAuth => ({ joinKey: JOIN_KEY, binding });
+const workerAuth = (overrides: Partial<SessionAuth> = {}): SessionAuth => ({ joinKey: JOIN_KEY, binding: { local: WORKER_FP, remote: OWNER_FP }, ...overrides });
+
+function pair(options: Partial<SessionOptions> = {}, auth: { owner?: SessionAuth; worker?: SessionAuth } = {}) {
   const [ta, tb] = memoryTransportPair();
   const ownerLink = new MessageLink(ta);
   const workerLink = new MessageLink(tb);
-  const owner = new PeerSession(ownerLink, 'owner', device('owner'), options);
-  const worker = new PeerSession(workerLink, 'worker', device('worker'), options);
+  const owner = new PeerSession(ownerLink, 'owner', device('owner'), auth.owner ?? ownerAuth(), options);
+  const worker = new PeerSession(workerLink, 'worker', device('worker'), auth.worker ?? workerAuth(), options);
   return { owner, worker, ownerLink, workerLink };
 }
 
@@ -33,9 +41,9 @@ describe('PeerSession', () => {
 
   it('estimates the peer’s clock offset from the heartbeats', async () => {
     const [ta, tb] = memoryTransportPair();
-    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), { heartbeatMs: 10 });
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth(), { heartbeatMs: 10 });
     // The worker's clock runs 5 s ahead of the owner's.
-    const worker = new PeerSession(new MessageLink(tb), 'worker', device('worker'), { heartbeatMs: 10, now: () => performance.now() + 5_000 });
+    const worker = new PeerSession(new MessageLink(tb), 'worker', device('worker'), workerAuth(), { heartbeatMs: 10, now: () => performance.now() + 5_000 });
     for (let i = 0; i < 5; i++) await new Promise((r) => owner.on('rtt', r));
     expect(owner.clockOffsetMs).toBeGreaterThan(5_000 - 20);
     expect(owner.clockOffsetMs).toBeLessThan(5_000 + 20);
@@ -44,7 +52,7 @@ describe('PeerSession', () => {
 
   it('refuses a hello of another protocol version with a reason both sides see', async () => {
     const [ta, tb] = memoryTransportPair();
-    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'));
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth());
     const ownerClosed = closed(owner);
     const workerLink = new MessageLink(tb);
     const refused = new Promise((resolve) => workerLink.on('message', resolve));
@@ -55,14 +63,14 @@ describe('PeerSession', () => {
 
   it('drops a peer whose hello is malformed', async () => {
     const [ta, tb] = memoryTransportPair();
-    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'));
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth());
     await new MessageLink(tb).send({ kind: MessageKind.Hello, meta: { protocol: 1, device: { name: 42 } } });
     expect(await closed(owner)).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('malformed hello') as unknown });
   });
 
   it('declares a silent peer gone', async () => {
     const [ta] = memoryTransportPair(); // nobody on the other end ever answers
-    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), { heartbeatMs: 20, silenceMs: 100 });
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth(), { heartbeatMs: 20, silenceMs: 100 });
     const reason = await closed(owner);
     expect(reason).toMatchObject({ code: 'ERR_PEER_SILENT' });
   });
@@ -92,8 +100,68 @@ describe('PeerSession', () => {
 
   it('drops a worker that plays owner (a welcome sent to the owner)', async () => {
     const [ta, tb] = memoryTransportPair();
-    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'));
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth());
     await new MessageLink(tb).send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, owner: device('fake') } });
     expect(await closed(owner)).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('unexpected welcome') as unknown });
+  });
+
+  it('both sides check the other’s channel proof and show the same short code', async () => {
+    const { owner, worker } = pair();
+    await Promise.all([new Promise((r) => owner.on('ready', r)), new Promise((r) => worker.on('ready', r))]);
+    expect(owner.authCode).toMatch(/^\d{3} \d{3}$/);
+    expect(worker.authCode).toBe(owner.authCode);
+    owner.leave('done');
+  });
+
+  it('a worker with a wrong join key never becomes ready and is refused with the reason', async () => {
+    const { owner, worker } = pair({}, { worker: workerAuth({ joinKey: 'a-guessed-key-0123456789ab' }) });
+    const readies: string[] = [];
+    owner.on('ready', () => readies.push('owner'));
+    worker.on('ready', () => readies.push('worker'));
+    const [ownerReason, workerReason] = await Promise.all([closed(owner), closed(worker)]);
+    expect(ownerReason).toMatchObject({ code: 'ERR_PROTOCOL', detail: 'ERR_AUTH', message: expect.stringContaining('join key') as unknown });
+    expect(workerReason).toMatchObject({ code: 'ERR_REFUSED', detail: 'ERR_AUTH' });
+    expect(readies).toEqual([]);
+    expect(owner.authCode).toBeNull();
+  });
+
+  it('a connection whose SDP was swapped (each side sees a stranger’s fingerprint) is dropped before ready, even with the right key', async () => {
+    const { owner, worker } = pair({}, {
+      owner: ownerAuth({ local: OWNER_FP, remote: 'sha-256 EE:EE:01' }),
+      worker: workerAuth({ binding: { local: WORKER_FP, remote: 'sha-256 EE:EE:02' } }),
+    });
+    let ready = false;
+    owner.on('ready', () => (ready = true));
+    worker.on('ready', () => (ready = true));
+    expect(await closed(owner)).toMatchObject({ code: 'ERR_PROTOCOL', detail: 'ERR_AUTH' });
+    expect(await closed(worker)).toMatchObject({ code: 'ERR_REFUSED', detail: 'ERR_AUTH' });
+    expect(ready).toBe(false);
+  });
+
+  it('a transport that cannot tell its channel binding is refused', async () => {
+    const { owner } = pair({}, { owner: ownerAuth(null) });
+    expect(await closed(owner)).toMatchObject({ code: 'ERR_PROTOCOL', detail: 'ERR_AUTH', message: expect.stringContaining('channel binding') as unknown });
+  });
+
+  it('a worker that says hello but never proves the channel is dropped at the handshake deadline, and gets no answer to anything else', async () => {
+    const [ta, tb] = memoryTransportPair();
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth(), { helloTimeoutMs: 300 });
+    let ready = false;
+    owner.on('ready', () => (ready = true));
+    const intruder = new MessageLink(tb);
+    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', device: device('intruder'), auth: { commit: await commitmentTo(newNonce()) } } });
+    await expect(intruder.request({ method: 'runtime.load', model: 'clothing' })).rejects.toMatchObject({ code: 'ERR_REMOTE', detail: 'ERR_NO_HANDLER' });
+    expect(await closed(owner)).toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect(ready).toBe(false);
+  });
+
+  it('a worker whose revealed nonce does not match its commitment is refused', async () => {
+    const [ta, tb] = memoryTransportPair();
+    const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth());
+    const ownerClosed = closed(owner);
+    const intruder = new MessageLink(tb);
+    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', device: device('intruder'), auth: { commit: await commitmentTo(newNonce()) } } });
+    await expect(intruder.request({ method: 'mesh.auth', nonce: newNonce(), proof: 'A'.repeat(43) })).rejects.toBeTruthy();
+    expect(await ownerClosed).toMatchObject({ code: 'ERR_PROTOCOL', detail: 'ERR_AUTH' });
   });
 });

@@ -1,11 +1,32 @@
 /**
- * Membership on one link: the hello/welcome handshake (versions checked up front), a heartbeat
- * every second with round-trip time, a leave notice, and the verdict "gone" for a peer silent
- * past the deadline. Used by both sides: the worker says hello, the owner answers.
+ * Membership on one link: the hello/welcome handshake (versions checked up front) with the
+ * channel-bound proof of the join key, a heartbeat every second with round-trip time, a leave
+ * notice, and the verdict "gone" for a peer silent past the deadline. Used by both sides.
+ *
+ * The handshake (see channel-auth.ts):
+ *   worker → hello   { device, commitment to its nonce }
+ *   owner  → welcome { device, owner's nonce }
+ *   worker → request mesh.auth { its nonce, its proof }   (the owner checks both, else refuses)
+ *   owner  → response { owner's proof }                   (the worker checks it, else leaves)
+ * Neither side is 'ready' (no tasks, no models, no weights) before it has checked the other's proof.
  */
 import { MeshError } from '../errors.ts';
 import {
+  channelAuthKey,
+  commitmentTo,
+  newNonce,
+  proveChannel,
+  shortAuthCode,
+  transcriptFor,
+  verifyChannelProof,
+  type AuthTranscript,
+  type ChannelBinding,
+} from './channel-auth.ts';
+import {
+  AUTH_METHOD,
   MESH_PROTOCOL_VERSION,
+  authReplySchema,
+  authRequestSchema,
   heartbeatSchema,
   helloSchema,
   pongSchema,
@@ -16,7 +37,7 @@ import {
   type DeviceInfo,
 } from './control.ts';
 import { Emitter } from './emitter.ts';
-import type { MessageLink } from './link.ts';
+import type { MessageLink, Reply } from './link.ts';
 import { MessageKind, type IncomingMessage } from './wire/index.ts';
 
 export const APP_VERSION = '0.1.0';
@@ -39,6 +60,16 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
 };
 
 export type SessionState = 'handshake' | 'ready' | 'closed';
+
+/** What the channel proof needs: the room's join key and the transport's binding (null: it cannot tell, and is refused). */
+export interface SessionAuth {
+  joinKey: string;
+  binding: ChannelBinding | null;
+}
+
+/** A failed channel proof: a protocol error with the detail code `ERR_AUTH`. */
+const authFailure = (message: string): MeshError => new MeshError('ERR_PROTOCOL', message, 'ERR_AUTH');
+const PEER_FAILED_PROOF = 'the peer could not prove it knows this room’s join key on this connection (a wrong key, or someone in the middle of the connection)';
 
 type SessionEvents = {
   /** The handshake succeeded; carries the other side's device. */
@@ -70,7 +101,16 @@ export class PeerSession extends Emitter<SessionEvents> {
    * pongs at the lowest-RTT samples; null until the first pong. Maps the peer's times to ours.
    */
   clockOffsetMs: number | null = null;
+  /** The short authentication code both screens show, once the proofs checked out. */
+  authCode: string | null = null;
   private bestOffsetRttMs = Infinity;
+  private readonly authKey: Promise<CryptoKey>;
+  private readonly nonce = newNonce();
+  /** Owner: the hello's device and nonce commitment, kept until the worker's proof arrives. */
+  private hello: { device: DeviceInfo; commit: string } | null = null;
+  /** Worker: a welcome was taken (a second one is a protocol error). */
+  private welcomed = false;
+  private proofChecked = false;
   private lastCheckAtMs = Date.now();
   private readonly options: SessionOptions;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -79,21 +119,28 @@ export class PeerSession extends Emitter<SessionEvents> {
     readonly link: MessageLink,
     readonly role: 'owner' | 'worker',
     private readonly local: DeviceInfo,
+    private readonly auth: SessionAuth,
     options: Partial<SessionOptions> = {},
   ) {
     super();
     this.options = { ...DEFAULT_SESSION_OPTIONS, ...options };
+    this.authKey = channelAuthKey(auth.joinKey);
+    this.authKey.catch(() => {}); // awaited where used
     link.on('message', (m) => this.onMessage(m));
     link.on('close', (reason) => this.finish(reason));
     const helloTimer = setTimeout(() => {
-      if (this.state === 'handshake') this.drop(new MeshError('ERR_TIMEOUT', `no handshake within ${this.options.helloTimeoutMs} ms`));
+      if (this.state === 'handshake') this.drop(new MeshError('ERR_TIMEOUT', `no handshake (with its channel proof) within ${this.options.helloTimeoutMs} ms`));
     }, this.options.helloTimeoutMs);
     this.timers.push(helloTimer);
     this.timers.push(setInterval(() => this.beat(), this.options.heartbeatMs));
     this.timers.push(setInterval(() => this.checkSilence(), SILENCE_CHECK_MS));
-    if (role === 'worker') {
-      void link.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: APP_VERSION, device: local } }).catch(() => {});
+    if (!auth.binding) {
+      // After the caller has attached its listeners, so it hears why.
+      queueMicrotask(() => this.drop(authFailure('this connection cannot tell its channel binding (DTLS fingerprints), so the join key cannot be proved on it')));
+      return;
     }
+    if (role === 'owner') link.setRequestHandler((request) => this.answerAsOwner(request));
+    else void this.sayHello();
   }
 
   /**
@@ -105,6 +152,18 @@ export class PeerSession extends Emitter<SessionEvents> {
     void this.link.send({ kind: MessageKind.Leave, meta: { reason } }, { urgent: true }).catch(() => {});
     this.finish(null);
     void this.link.closeAfterFlush(null);
+  }
+
+  /**
+   * Resolves true once the handshake is done (at once if it is), false if the session closes
+   * first. A request from the peer that overtakes the last handshake step waits on this.
+   */
+  whenReady(): Promise<boolean> {
+    if (this.state !== 'handshake') return Promise.resolve(this.state === 'ready');
+    return new Promise((resolve) => {
+      const offReady = this.on('ready', () => (offClose(), resolve(true)));
+      const offClose = this.on('close', () => (offReady(), resolve(false)));
+    });
   }
 
   /** Closes with a reason (the link's 'close' then reports it). */
@@ -172,29 +231,89 @@ export class PeerSession extends Emitter<SessionEvents> {
     }
   }
 
+  private async sayHello(): Promise<void> {
+    const commit = await commitmentTo(this.nonce);
+    if (this.state !== 'handshake') return;
+    void this.link.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: APP_VERSION, device: this.local, auth: { commit } } }).catch(() => {});
+  }
+
   private onHello(meta: unknown): void {
-    if (this.role !== 'owner' || this.state !== 'handshake') return this.drop(new MeshError('ERR_PROTOCOL', 'unexpected hello'));
+    if (this.role !== 'owner' || this.state !== 'handshake' || this.hello) return this.drop(new MeshError('ERR_PROTOCOL', 'unexpected hello'));
     const hello = parseMeta(helloSchema, meta);
     if (!hello) return this.drop(new MeshError('ERR_PROTOCOL', 'malformed hello'));
     if (hello.protocol !== MESH_PROTOCOL_VERSION) {
       const message = `this device runs app ${hello.app} (mesh protocol ${hello.protocol}), the owner ${APP_VERSION} (protocol ${MESH_PROTOCOL_VERSION}): reload both pages`;
-      void this.link.send({ kind: MessageKind.Refuse, meta: { code: 'ERR_VERSION_MISMATCH', message } }, { urgent: true }).catch(() => {});
-      this.finish(new MeshError('ERR_VERSION_MISMATCH', message));
-      void this.link.closeAfterFlush(new MeshError('ERR_VERSION_MISMATCH', message));
-      return;
+      return this.refuse(new MeshError('ERR_VERSION_MISMATCH', message), 'ERR_VERSION_MISMATCH');
     }
-    void this.link.send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, owner: this.local } }).catch(() => {});
-    this.becomeReady(hello.device);
+    if (!hello.auth) return this.refuse(authFailure('the hello carries no channel proof commitment'), 'ERR_AUTH');
+    this.hello = { device: hello.device, commit: hello.auth.commit };
+    void this.link.send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, owner: this.local, auth: { nonce: this.nonce } } }).catch(() => {});
+  }
+
+  /** The owner takes one request from a worker: its channel proof, during the handshake. */
+  private async answerAsOwner(request: IncomingMessage): Promise<Reply> {
+    const hello = this.hello;
+    const method = (request.meta as { method?: unknown } | null)?.method;
+    if (method !== AUTH_METHOD || this.state !== 'handshake' || !hello || this.proofChecked) {
+      throw Object.assign(new Error('the owner takes no requests from workers'), { code: 'ERR_NO_HANDLER' });
+    }
+    this.proofChecked = true;
+    const proof = parseMeta(authRequestSchema, request.meta);
+    const transcript = proof ? transcriptFor('owner', this.auth.binding as ChannelBinding, { own: this.nonce, peer: proof.nonce }) : null;
+    const key = await this.authKey;
+    const valid = !!proof && !!transcript && (await commitmentTo(proof.nonce)) === hello.commit && (await verifyChannelProof(key, 'worker', transcript, proof.proof));
+    if (this.state !== 'handshake') throw Object.assign(new Error('the link closed'), { code: 'ERR_DESTROYED' });
+    if (!valid || !transcript) {
+      this.refuse(authFailure(PEER_FAILED_PROOF), 'ERR_AUTH');
+      throw Object.assign(new Error('channel proof refused'), { code: 'ERR_AUTH' });
+    }
+    const [code, ownerProof] = await Promise.all([shortAuthCode(transcript), proveChannel(key, 'owner', transcript)]);
+    // Ready only after the response has been queued: whatever the owner sends once ready (the
+    // admission state, the probe) must reach the worker after the proof it checks first.
+    setTimeout(() => {
+      if (this.state !== 'handshake') return;
+      this.authCode = code;
+      this.becomeReady(hello.device);
+    }, 0);
+    return { meta: { proof: ownerProof } };
   }
 
   private onWelcome(meta: unknown): void {
-    if (this.role !== 'worker' || this.state !== 'handshake') return this.drop(new MeshError('ERR_PROTOCOL', 'unexpected welcome'));
+    if (this.role !== 'worker' || this.state !== 'handshake' || this.welcomed) return this.drop(new MeshError('ERR_PROTOCOL', 'unexpected welcome'));
+    this.welcomed = true;
     const welcome = parseMeta(welcomeSchema, meta);
     if (!welcome) return this.drop(new MeshError('ERR_PROTOCOL', 'malformed welcome'));
     if (welcome.protocol !== MESH_PROTOCOL_VERSION) {
       return this.drop(new MeshError('ERR_VERSION_MISMATCH', `the owner speaks mesh protocol ${welcome.protocol}, this page ${MESH_PROTOCOL_VERSION}: reload both pages`));
     }
-    this.becomeReady(welcome.owner);
+    if (!welcome.auth) return this.drop(authFailure('the owner’s welcome carries no nonce for the channel proof'));
+    void this.proveToOwner(welcome.owner, transcriptFor('worker', this.auth.binding as ChannelBinding, { own: this.nonce, peer: welcome.auth.nonce }));
+  }
+
+  /** The worker's half: send its proof, check the owner's. */
+  private async proveToOwner(owner: DeviceInfo, transcript: AuthTranscript): Promise<void> {
+    try {
+      const key = await this.authKey;
+      const proof = await proveChannel(key, 'worker', transcript);
+      if (this.state !== 'handshake') return;
+      const reply = await this.link.request({ method: AUTH_METHOD, nonce: this.nonce, proof }, [], { timeoutMs: this.options.helloTimeoutMs });
+      const ownerProof = parseMeta(authReplySchema, reply.meta);
+      const valid = !!ownerProof && (await verifyChannelProof(key, 'owner', transcript, ownerProof.proof));
+      if (this.state !== 'handshake') return;
+      if (!valid) return this.drop(authFailure(`the owner ${PEER_FAILED_PROOF.replace(/^the peer /, '')}`));
+      this.authCode = await shortAuthCode(transcript);
+      if (this.state === 'handshake') this.becomeReady(owner);
+    } catch (err) {
+      // The owner refused (its Refuse closes the link and says why) or the link went: only report what is new.
+      if (this.state === 'handshake') this.drop(err instanceof MeshError ? err : authFailure(`channel proof failed: ${(err as Error).message}`));
+    }
+  }
+
+  /** Tells the peer why, then closes once that has left. */
+  private refuse(error: MeshError, code: string): void {
+    void this.link.send({ kind: MessageKind.Refuse, meta: { code, message: error.message.replace(/^modnn-web: /, '') } }, { urgent: true }).catch(() => {});
+    this.finish(error);
+    void this.link.closeAfterFlush(error);
   }
 
   private becomeReady(remote: DeviceInfo): void {

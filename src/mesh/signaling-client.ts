@@ -6,11 +6,14 @@
 import { MeshError } from '../errors.ts';
 import {
   SIGNALING_PROTOCOL_VERSION,
+  decodeRelayFrame,
+  encodeRelayFrame,
   parseServerMessage,
   type ServerMessage,
   type SignalingErrorCode,
 } from '../../signaling/protocol.ts';
 import { Emitter } from './emitter.ts';
+import type { RelayPort } from './relay-transport.ts';
 
 export type RoomEntry =
   | { type: 'host'; roomId: string; joinToken: string; ownerToken: string }
@@ -36,7 +39,10 @@ export interface WebSocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
-  send(data: string): void;
+  /** Set to 'arraybuffer' so relayed frames arrive as ArrayBuffers (browsers; `ws` too). */
+  binaryType?: string;
+  readonly bufferedAmount?: number;
+  send(data: string | Uint8Array<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
 }
 export type WebSocketFactory = (url: string) => WebSocketLike;
@@ -70,6 +76,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private everWelcomed = false;
   private readonly options: SignalingClientOptions;
+  /** Relay lanes by peer id; they end with the socket, since peer ids do. */
+  private readonly relayPorts = new Map<string, RelayPort>();
+  /** Relayed frames for no lane (a peer that just went): counted, not kept. */
+  unroutedRelayFrames = 0;
 
   constructor(
     private readonly url: string,
@@ -96,13 +106,58 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify({ type: 'signal', to, data }));
   }
 
+  /**
+   * A lane for frames relayed through the server to `peerId` (see relay-transport.ts). It closes
+   * when this connection to the server does; a second lane to the same peer replaces the first.
+   */
+  relayPort(peerId: string): RelayPort {
+    this.relayPorts.get(peerId)?.onClose?.();
+    const ports = this.relayPorts;
+    const socketOf = () => this.socket;
+    const port: RelayPort = {
+      onFrame: null,
+      onClose: null,
+      get bufferedAmount() {
+        return socketOf()?.bufferedAmount ?? 0;
+      },
+      send(frame) {
+        const socket = socketOf();
+        if (socket?.readyState === OPEN) socket.send(encodeRelayFrame(peerId, frame));
+        else port.onClose?.();
+      },
+      close() {
+        if (ports.get(peerId) === port) ports.delete(peerId);
+      },
+    };
+    ports.set(peerId, port);
+    return port;
+  }
+
   /** Leaves the room for good (no reconnect). */
   stop(): void {
     if (this.state === 'stopped') return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify({ type: 'leave' }));
     this.detach()?.close(1000, 'leave');
+    this.closeRelayPorts();
     this.setState('stopped');
+  }
+
+  private closeRelayPorts(): void {
+    const ports = [...this.relayPorts.values()];
+    this.relayPorts.clear();
+    for (const port of ports) port.onClose?.();
+  }
+
+  private onRelayFrame(data: ArrayBuffer | ArrayBufferView): void {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const frame = decodeRelayFrame(bytes);
+    const port = frame ? this.relayPorts.get(frame.peerId) : undefined;
+    if (!frame || !port?.onFrame) {
+      this.unroutedRelayFrames++;
+      return;
+    }
+    port.onFrame(frame.payload);
   }
 
   private connect(): void {
@@ -116,17 +171,20 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       return;
     }
     this.socket = socket;
+    socket.binaryType = 'arraybuffer';
     socket.onopen = () => socket.send(JSON.stringify({ ...this.entry, protocol: SIGNALING_PROTOCOL_VERSION }));
     socket.onmessage = (ev) => this.onMessage(ev.data);
     socket.onerror = () => {}; // onclose follows with the code
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.closeRelayPorts();
       this.scheduleReconnect();
     };
   }
 
   private onMessage(data: unknown): void {
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return this.onRelayFrame(data);
     if (typeof data !== 'string') return;
     const parsed = parseServerMessage(data);
     if (!parsed.ok) {
@@ -147,6 +205,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         if (msg.fatal && !this.options.shouldRetry(code, this.everWelcomed)) {
           if (this.retryTimer) clearTimeout(this.retryTimer);
           this.detach()?.close(1000, 'refused');
+          this.closeRelayPorts();
           this.setState('stopped');
         }
         return;

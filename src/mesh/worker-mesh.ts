@@ -1,14 +1,17 @@
 /**
- * The worker's side of the star: joins the room, accepts the owner's WebRTC link, says hello,
- * answers the owner's requests, and comes back by itself when the owner reloads its page or
- * the signaling connection drops.
+ * The worker's side of the star: joins the room, accepts the owner's link (WebRTC, or relayed
+ * through the server when the owner asks), says hello and proves the join key on that link,
+ * answers the owner's requests once the owner has proved it too, and comes back by itself when
+ * the owner reloads its page or the signaling connection drops.
  */
 import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
 import { ADMISSION_METHOD, admissionSchema, parseMeta, type DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
+import { FallbackTransport } from './fallback-transport.ts';
 import { MessageLink, type LinkStats, type Reply } from './link.ts';
-import type { MeshEndpointOptions, PeerTransport } from './peer-transport.ts';
+import { DEFAULT_RELAY_OPTIONS, type MeshEndpointOptions } from './peer-transport.ts';
+import { RelayTransport, isRelaySignal } from './relay-transport.ts';
 import { PROBE_METHOD, answerProbe } from './probe.ts';
 import { joinTokenFor } from './room-credentials.ts';
 import { PeerSession } from './session.ts';
@@ -57,7 +60,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
   private signaling: SignalingClient | null = null;
   private ownerId: string | null = null;
   private iceServers: RTCIceServer[] = [];
-  private transport: PeerTransport | null = null;
+  private transport: FallbackTransport | null = null;
   private session: PeerSession | null = null;
   private readonly handlers = new Map<string, MethodHandler>([
     [PROBE_METHOD, answerProbe],
@@ -79,6 +82,16 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
 
   get rttMs(): number | null {
     return this.session?.rttMs ?? null;
+  }
+
+  /** The short authentication code to compare with the owner's screen, once both proofs checked out. */
+  get authCode(): string | null {
+    return this.session?.state === 'ready' ? this.session.authCode : null;
+  }
+
+  /** Whether the link to the owner goes through the server. */
+  get relayed(): boolean {
+    return this.transport?.relayed ?? false;
   }
 
   async start(): Promise<void> {
@@ -134,13 +147,19 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
 
   private onSignal(from: string, data: SignalData): void {
     if (from !== this.ownerId || this.state === 'left') return; // only the room's owner may connect to a worker
-    if (data.type === 'offer') {
-      // A new offer is a new connection (the owner reloaded or retried): start over.
+    // A new offer is a new connection (the owner reloaded or retried), and so is a relay opening,
+    // unless the owner is falling back from the direct link it is still setting up with us.
+    if (data.type === 'offer' || (isRelaySignal(data) && !this.transport?.acceptsRelay)) {
       this.dropLink(null);
-      const transport = this.options.createTransport({
+      const signaling = this.signaling;
+      if (!signaling) return;
+      const onSignal = (reply: SignalData) => signaling.sendSignal(from, reply);
+      const transport = new FallbackTransport({
+        ...DEFAULT_RELAY_OPTIONS,
+        ...this.options.relay,
         initiator: false,
-        iceServers: this.iceServers,
-        onSignal: (answer) => this.signaling?.sendSignal(from, answer),
+        createDirect: () => this.options.createTransport({ initiator: false, iceServers: this.iceServers, onSignal }),
+        createRelay: () => new RelayTransport({ initiator: false, joinKey: this.options.joinKey, port: signaling.relayPort(from), onSignal }),
       });
       this.transport = transport;
       this.setState('connecting');
@@ -154,14 +173,15 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     this.transport?.signal(data);
   }
 
-  private onConnected(transport: PeerTransport): void {
+  private onConnected(transport: FallbackTransport): void {
     if (this.transport !== transport) return;
     const link = new MessageLink(transport, this.options.link);
     link.setRequestHandler((request) => this.answer(request));
     // An owner page blocks for seconds at times (planning, building a model, a whole image on its
     // own): a worker waits longer before giving it up than the owner waits for a worker, whose
     // silence costs an image its deadline. Losing the owner costs a worker nothing but a rejoin.
-    const session = new PeerSession(link, 'worker', this.options.local, { silenceMs: WORKER_PATIENCE_MS, ...this.options.session });
+    const auth = { joinKey: this.options.joinKey, binding: transport.channelBinding() };
+    const session = new PeerSession(link, 'worker', this.options.local, auth, { silenceMs: WORKER_PATIENCE_MS, ...this.options.session });
     this.session = session;
     session.on('ready', (owner) => {
       this.owner = owner;
@@ -181,6 +201,9 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
   }
 
   private async answer(request: IncomingMessage): Promise<Reply> {
+    // Nothing for an owner that has not proved the join key on this connection (a request may
+    // overtake the check of its proof: it waits for it).
+    if (!(await this.session?.whenReady())) throw Object.assign(new Error('the owner has not proved the join key on this connection'), { code: 'ERR_PROTOCOL' });
     const method = (request.meta as { method?: unknown } | null)?.method;
     const handler = typeof method === 'string' ? this.handlers.get(method) : undefined;
     if (!handler) throw Object.assign(new Error(`unknown method ${JSON.stringify(method)}`), { code: 'ERR_UNKNOWN_METHOD' });
