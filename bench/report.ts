@@ -406,7 +406,7 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   if (maxRow) md.push(`![traffic](traffic${suffix}.svg)`, '');
 
   md.push(`## 3. Heterogeneous workers: ${r.config.heteroSlowdowns.map((s) => `${s}×`).join(', ')} slower`, '');
-  md.push(`Owner at ${pct(2 * r.config.cpuFraction)} of a core; workers ${r.config.heteroSlowdowns.map((s) => `${s}×`).join(', ')} slower than it: ${r.config.heteroSlowdowns.map((s) => pct((2 * r.config.cpuFraction) / s)).join(', ')}. (At the equal phones' 25%, a worker 8× slower computes an equal share for longer than the mesh's 2.5 s heartbeat allows and is dropped.) The profiles learn the new speeds from ${String(r.config['heteroWarmUps'])} warm-up images (moving average); *biased*: shares proportional to measured capability (BODP); *equal*: the same rows for every device.`, '');
+  md.push(`Owner at ${pct(2 * r.config.cpuFraction)} of a core; workers ${r.config.heteroSlowdowns.map((s) => `${s}×`).join(', ')} slower than it: ${r.config.heteroSlowdowns.map((s) => pct((2 * r.config.cpuFraction) / s)).join(', ')}. The profiles learn the new speeds from ${String(r.config['heteroWarmUps'])} warm-up images (moving average); *biased*: shares proportional to measured capability (BODP); *equal*: the same rows for every device.`, '');
   md.push('| configuration | median ms (min–max) | vs owner alone | share of FLOPs per device (owner, workers…) | plan |', '|---|---|---:|---|---|');
   for (const l of heteroLabels) {
     const g = hetero[l];
