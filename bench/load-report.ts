@@ -36,6 +36,9 @@ export interface LoadReport {
     bytesSent: number;
     perSecond: number;
     latencyMs: Summary;
+    /** Measured by a quiet room in a process of its own (null when that probe failed). */
+    quietLatencyMs: Summary | null;
+    quietLostOrMisrouted: number | null;
     serverErrors: Record<string, number>;
     malformedFromServer: number;
     /** CPU time of the server process over wall time during the steady phase (1 = one core). */
@@ -117,6 +120,7 @@ function probeTable(probes: ProbeResult[]): string[] {
 
 export function renderMarkdown(report: LoadReport): string {
   const { connect, relay, config } = report;
+  const quiet = relay.quietLatencyMs;
   const failed = report.checks.filter((c) => !c.pass);
   const peak = report.memory.reduce((a, m) => Math.max(a, m.peakRssMiB ?? m.rssMiB), 0);
   const idle = report.memory[0];
@@ -130,13 +134,14 @@ export function renderMarkdown(report: LoadReport): string {
     `The machine was shared: its 1-minute load average was ${fmt(report.loadAverage.start)} at the start and ${fmt(report.loadAverage.end)} at the end.`,
     '',
     `The real signaling server (signaling/server.ts, default options, plain HTTP on 127.0.0.1) ran in a child process;`,
-    `${config.rooms} rooms × ${config.workersPerRoom + 1} simulated pages (1 owner + ${config.workersPerRoom} workers) spoke its protocol from one Node`,
-    `process with the \`ws\` package, tokens derived as the page derives them. For ${fmt(config.steadyMs / 1000, 0)} s every room renegotiated with`,
+    `${config.rooms} rooms × ${config.workersPerRoom + 1} simulated pages (1 owner + ${config.workersPerRoom} workers) spoke its protocol with the \`ws\``,
+    `package, tokens derived as the page derives them: ${config.rooms - 1} rooms from one Node process (the load generator), one quiet room`,
+    `from a process of its own (below). For ${fmt(config.steadyMs / 1000, 0)} s every load room renegotiated with`,
     `each of its workers every ${fmt(config.roundMs / 1000, 0)} s (rooms spread at random over the interval): the owner sends an offer and ${config.candidatesPerSide}`,
     `trickled host candidates, the worker answers the offer and trickles ${config.candidatesPerSide} of its own, shaped like simple-peer's signals`,
     '(a Chromium data-channel SDP of about 600 bytes, candidates of about 250). Then the junk and abuse below.',
     '',
-    `**${failed.length === 0 ? 'All' : `${report.checks.length - failed.length} of`} ${report.checks.length} checks passed; the server ${report.checks.some((c) => c.name.startsWith('the server never crashed') && c.pass) ? 'never crashed' : '**crashed**'}.** Relay latency p50 ${fmt(relay.latencyMs.p50, 2)} ms, p99 ${fmt(relay.latencyMs.p99, 2)} ms at ${int(relay.perSecond)} signals/s; server RSS ${idle ? fmt(idle.rssMiB) : '?'} MiB idle, ${fmt(peak)} MiB at most.`,
+    `**${failed.length === 0 ? 'All' : `${report.checks.length - failed.length} of`} ${report.checks.length} checks passed; the server ${report.checks.some((c) => c.name.startsWith('the server never crashed') && c.pass) ? 'never crashed' : '**crashed**'}.** Relay latency under ${int(relay.perSecond)} signals/s: p50 ${fmt(quiet?.p50 ?? Number.NaN, 2)} ms, p99 ${fmt(quiet?.p99 ?? Number.NaN, 2)} ms for a quiet page (${fmt(relay.latencyMs.p50, 1)} and ${fmt(relay.latencyMs.p99, 1)} ms as the busy load generator saw its own); server RSS ${idle ? fmt(idle.rssMiB) : '?'} MiB idle, ${fmt(peak)} MiB at most.`,
     '',
     '## Load',
     '',
@@ -149,16 +154,19 @@ export function renderMarkdown(report: LoadReport): string {
     `| lost / misrouted / unexpected | ${relay.lost} / ${relay.misrouted} / ${relay.unexpected} |`,
     `| relayed per second (steady phase) | ${int(relay.perSecond)} |`,
     `| bytes sent to the server | ${fmt(relay.bytesSent / 2 ** 20)} MiB |`,
-    `| **relay latency** (send → the addressee's message event) p50 / p90 / p99 / max | **${fmt(relay.latencyMs.p50, 2)}** / ${fmt(relay.latencyMs.p90, 2)} / **${fmt(relay.latencyMs.p99, 2)}** / ${fmt(relay.latencyMs.max, 1)} ms |`,
+    `| **relay latency, quiet room** (send → the addressee's message event) p50 / p90 / p99 / max | ${quiet ? `**${fmt(quiet.p50, 2)}** / ${fmt(quiet.p90, 2)} / **${fmt(quiet.p99, 2)}** / ${fmt(quiet.max, 1)} ms (${int(quiet.count)} signals, ${relay.quietLostOrMisrouted ?? 0} lost or misrouted)` : 'the probe failed'} |`,
+    `| relay latency of all load signals, as the load generator saw it, p50 / p90 / p99 / max | ${fmt(relay.latencyMs.p50, 2)} / ${fmt(relay.latencyMs.p90, 2)} / ${fmt(relay.latencyMs.p99, 2)} / ${fmt(relay.latencyMs.max, 1)} ms |`,
     `| server CPU during the steady phase | ${fmt(100 * relay.serverCpuShare, 0)}% of one core |`,
-    `| server event-loop delay p50 / p99 / max | ${loop(relay.serverLoopDelayMs)} ms |`,
+    `| server event-loop delay (how late a 10 ms timer ran) p50 / p99 / max | ${loop(relay.serverLoopDelayMs)} ms |`,
     `| load generator event-loop delay p50 / p99 / max | ${loop(relay.harnessLoopDelayMs)} ms |`,
     `| error answers to legitimate traffic | ${answers(relay.serverErrors)} |`,
     `| closes when everyone left (\`leave\`) | ${answers(report.teardown.closes)} |`,
     '',
-    'The latency is measured in the load process on one clock. It includes that process’s own queueing (its event-loop',
-    'delay above): the load generator and the server share this machine’s cores, so these are upper bounds for the server',
-    'alone.',
+    'Both latencies are one-way, read on one clock (sender and receiver live in the same process). The quiet room is one',
+    'of the rooms, its owner and workers in a process of their own: the owner sends a candidate to one worker in turn 10',
+    'times a second and each answers at once, through the loaded server: what a real page would see. The load',
+    'generator’s own figure includes its queueing behind a thousand busy sockets (its event-loop delay above). The',
+    'generator, the server and other work share this machine’s two cores.',
     '',
     '## Server memory',
     '',

@@ -1,17 +1,24 @@
 /**
- * Starts bench/load-server.ts as a child process and talks to it: its port, its counters and
- * memory (from the server itself and from /proc), and whether it died on its own.
+ * The child processes of `npm run load:signaling`. The server (bench/load-server.ts): its port,
+ * its counters and memory (from the server itself and from /proc), and whether it died on its
+ * own. The quiet latency probe (bench/load-latency-probe.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LatencyProbeReply, LatencyProbeRequest } from './load-latency-probe.ts';
 import type { LoadServerReply, LoadServerRequest, ServerStats } from './load-server.ts';
 
 const START_TIMEOUT_MS = 20_000;
 const REPLY_TIMEOUT_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 const MiB = 2 ** 20;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Runs a TypeScript file of bench/ in a child Node process with an IPC channel. */
+const forkTs = (file: string, execArgv: string[] = []): ChildProcess =>
+  fork(path.join(here, file), [], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 
 export interface MemorySample {
   phase: string;
@@ -64,8 +71,7 @@ export class ServerProcess {
   }
 
   static async start(): Promise<ServerProcess> {
-    const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-server.ts');
-    const child = fork(entry, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkTs('load-server.ts', ['--expose-gc']);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the signaling server did not start within 20 s')), START_TIMEOUT_MS);
       child.once('exit', (code) => reject(new Error(`the signaling server exited during start-up (code ${code})`)));
@@ -136,4 +142,59 @@ export class ServerProcess {
     this.closing = true;
     this.child.kill('SIGKILL');
   }
+}
+
+export interface QuietLatency {
+  /** One-way relay latency of each signal, ms. */
+  ms: number[];
+  lost: number;
+  misrouted: number;
+}
+
+/**
+ * Opens the quiet room in its own process (before the load, so that it has its connections);
+ * `start` begins the timing, `stop` ends it and returns what it measured (null when the probe
+ * failed or did not answer: the report then says so).
+ */
+export async function openLatencyProbe(url: string, workers: number): Promise<{ opened: boolean; start(): void; stop(): Promise<QuietLatency | null> }> {
+  const child = forkTs('load-latency-probe.ts');
+  child.on('error', () => {}); // a probe that died is reported as null, below
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const opened = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
+    child.on('message', (reply: LatencyProbeReply) => {
+      if (reply.type !== 'opened') return;
+      clearTimeout(timer);
+      resolve(true);
+    });
+    void exited.then(() => resolve(false));
+    child.send({ type: 'open', url, workers } satisfies LatencyProbeRequest);
+  });
+  const send = (request: LatencyProbeRequest) => {
+    if (child.connected) child.send(request, () => {});
+  };
+  return {
+    opened,
+    start: () => send({ type: 'start' }),
+    async stop() {
+      if (!opened || !child.connected) {
+        child.kill('SIGKILL');
+        return null;
+      }
+      const result = await new Promise<QuietLatency | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), REPLY_TIMEOUT_MS);
+        child.on('message', (reply: LatencyProbeReply) => {
+          if (reply.type !== 'latencies') return;
+          clearTimeout(timer);
+          resolve({ ms: reply.ms, lost: reply.lost, misrouted: reply.misrouted });
+        });
+        void exited.then(() => resolve(null));
+        send({ type: 'stop' });
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
 }

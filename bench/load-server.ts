@@ -4,8 +4,8 @@
  * questions over IPC; an uncaught error ends it with a non-zero code, which the parent reports as
  * a crash (there is deliberately no handler here to swallow one).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createSignalingServer } from '../signaling/server.ts';
+import { loopDelayMs, monitorLoopDelay } from './load-traffic.ts';
 
 /** `gc` runs a full collection first (what is retained); `resetWindow` starts a new CPU and event-loop window. */
 export type LoadServerRequest = { type: 'stats'; id: number; gc: boolean; resetWindow: boolean } | { type: 'close' };
@@ -15,7 +15,7 @@ export interface ServerStats {
   connections: number;
   memory: NodeJS.MemoryUsage;
   /** Since the last `resetWindow`: CPU time used (user + system, ms), wall time (ms) and event-loop delay (ms). */
-  window: { cpuMs: number; wallMs: number; loopDelayP50Ms: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
+  window: { cpuMs: number; wallMs: number; loopDelayMs: { p50: number; p99: number; max: number } };
   /** Lines the server logged, and those about an error it caught in a message handler. */
   logLines: number;
   internalErrorCount: number;
@@ -26,8 +26,7 @@ export interface ServerStats {
 export type LoadServerReply = { type: 'ready'; port: number } | { type: 'stats'; id: number; stats: ServerStats };
 
 const MAX_KEPT_ERRORS = 5;
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+const loopDelay = monitorLoopDelay();
 let windowStart = { cpu: process.cpuUsage(), wallMs: performance.now() };
 let logLines = 0;
 let internalErrorCount = 0;
@@ -60,9 +59,7 @@ process.on('message', (request: LoadServerRequest) => {
   const window = {
     cpuMs: (cpu.user + cpu.system) / 1000,
     wallMs: performance.now() - windowStart.wallMs,
-    loopDelayP50Ms: loopDelay.percentile(50) / 1e6,
-    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-    loopDelayMaxMs: loopDelay.max / 1e6,
+    loopDelayMs: loopDelayMs(loopDelay),
   };
   if (request.resetWindow) {
     windowStart = { cpu: process.cpuUsage(), wallMs: performance.now() };

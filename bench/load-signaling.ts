@@ -10,7 +10,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SERVER_OPTIONS } from '../signaling/server.ts';
 import { SignalingSocket, Tally, closeAllSockets, mapLimit, sleep } from './load-client.ts';
@@ -21,10 +20,11 @@ import { runRelayProbes } from './load-relay.ts';
 import { waitFor, within, type ProbeContext, type ProbeResult } from './load-probe.ts';
 import { renderMarkdown, type Check, type LoadReport } from './load-report.ts';
 import { CANDIDATES_PER_SIDE, SimRoom } from './load-rooms.ts';
-import { ServerProcess, type MemorySample } from './load-server-process.ts';
-import { RelayLedger, summarize } from './load-traffic.ts';
+import { ServerProcess, openLatencyProbe, type MemorySample } from './load-server-process.ts';
+import { RelayLedger, loopDelayMs, monitorLoopDelay, summarize } from './load-traffic.ts';
 import { machineStamp } from './machine.ts';
 
+/** Rooms of the load, one of them the quiet room that times relays from a process of its own. */
 const ROOMS = 200;
 const WORKERS_PER_ROOM = 4;
 /** Rooms being opened at once while the load ramps up. */
@@ -51,7 +51,8 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
   let openFailures = 0;
   const firstFailure: string[] = [];
   const rampStartMs = performance.now();
-  const opened = await mapLimit(Array.from({ length: ROOMS }), OPEN_CONCURRENCY, () =>
+  const quietRoom = await openLatencyProbe(url, WORKERS_PER_ROOM);
+  const opened = await mapLimit(Array.from({ length: ROOMS - 1 }), OPEN_CONCURRENCY, () =>
     SimRoom.open(url, WORKERS_PER_ROOM, ledger, welcomeMs).catch((err: Error) => {
       openFailures++;
       if (firstFailure.length === 0) firstFailure.push(err.message);
@@ -60,12 +61,13 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
   );
   const rampMs = performance.now() - rampStartMs;
   const rooms = opened.filter((r): r is SimRoom => r !== null);
-  log(`${rooms.length} rooms open (${welcomeMs.length} welcomed) in ${(rampMs / 1000).toFixed(1)} s`);
+  const welcomed = welcomeMs.length + (quietRoom.opened ? 1 + WORKERS_PER_ROOM : 0);
+  log(`${rooms.length + (quietRoom.opened ? 1 : 0)} rooms open (${welcomed} pages welcomed) in ${(rampMs / 1000).toFixed(1)} s`);
   memory.push(await server.sample('all connected, before traffic', false));
   const onePageMore = await pageBeyondFullServer(url);
 
-  const harnessLoop = monitorEventLoopDelay({ resolution: 10 });
-  harnessLoop.enable();
+  const harnessLoop = monitorLoopDelay();
+  quietRoom.start();
   await server.stats(false, true);
   let peak: MemorySample | null = null;
   const sampler = setInterval(() => {
@@ -88,6 +90,7 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
   clearInterval(sampler);
   const serverWindow = (await server.stats()).window;
   harnessLoop.disable();
+  const quiet = await quietRoom.stop();
   await waitFor(() => ledger.lost === 0, DRAIN_MS);
   if (peak) memory.push(peak);
   log(`relayed ${ledger.delivered} of ${ledger.sent} signals in ${(steadyMs / 1000).toFixed(1)} s`);
@@ -105,8 +108,8 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
   return {
     connect: {
       attempted: ROOMS * (1 + WORKERS_PER_ROOM),
-      welcomed: welcomeMs.length,
-      roomFailures: openFailures,
+      welcomed,
+      roomFailures: openFailures + (quietRoom.opened ? 0 : 1),
       firstFailure: firstFailure[0] ?? null,
       rampMs,
       welcomeMs: summarize(welcomeMs),
@@ -121,11 +124,13 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
       bytesSent: ledger.bytesSent,
       perSecond: ledger.delivered / (steadyMs / 1000),
       latencyMs: latency,
+      quietLatencyMs: quiet ? summarize(quiet.ms) : null,
+      quietLostOrMisrouted: quiet ? quiet.lost + quiet.misrouted : null,
       serverErrors: serverErrors.toJSON(),
       malformedFromServer,
       serverCpuShare: serverWindow.cpuMs / serverWindow.wallMs,
-      serverLoopDelayMs: { p50: serverWindow.loopDelayP50Ms, p99: serverWindow.loopDelayP99Ms, max: serverWindow.loopDelayMaxMs },
-      harnessLoopDelayMs: { p50: harnessLoop.percentile(50) / 1e6, p99: harnessLoop.percentile(99) / 1e6, max: harnessLoop.max / 1e6 },
+      serverLoopDelayMs: serverWindow.loopDelayMs,
+      harnessLoopDelayMs: loopDelayMs(harnessLoop),
     },
     teardown: { closes: closes.toJSON(), sockets: closeInfos.flat().length },
     onePageMore,

@@ -4,6 +4,7 @@
  * ledger that times each one from `send` to its arrival at the peer it was addressed to.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** Each message carries a sequence number so the receiver can find it in the ledger. */
 export type SignalData = Record<string, unknown> & { seq: number };
@@ -124,4 +125,22 @@ export function summarize(values: readonly number[]): Summary {
     sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number);
   const mean = sorted.length === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / sorted.length;
   return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100), mean };
+}
+
+/** Event-loop delay is sampled by a timer of this period (ms). */
+const LOOP_RESOLUTION_MS = 10;
+
+export const monitorLoopDelay = (): IntervalHistogram => {
+  const histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  histogram.enable();
+  return histogram;
+};
+
+/**
+ * How late the loop's timer ran, in ms: Node's histogram holds the whole period between timer
+ * runs, so the sampling period is taken off (an idle loop reads 0).
+ */
+export function loopDelayMs(histogram: IntervalHistogram): { p50: number; p99: number; max: number } {
+  const late = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+  return { p50: late(histogram.percentile(50)), p99: late(histogram.percentile(99)), max: late(histogram.max) };
 }
