@@ -103,6 +103,15 @@ describe('MessageLink', () => {
     expect(await reason).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('more than 3 requests') as unknown });
   });
 
+  it('drops a peer whose requests pile up responses behind a full channel', async () => {
+    // A slow channel (10 bytes/ms, high-water 200 bytes): error responses wait to go out.
+    const [rawA, rawB] = memoryTransportPair({ bytesPerMs: 10 });
+    const a = new MessageLink(rawA, { maxConcurrentRequests: 5, highWaterBytes: 200, lowWaterBytes: 100 });
+    const reason = closed(a);
+    for (let id = 1; id <= 30; id++) rawB.send(encodeMessage({ kind: MessageKind.Request, requestId: id, meta: {} }, id, 1024)[0] as Uint8Array);
+    expect(await reason).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('more than 5 requests') as unknown });
+  });
+
   it('refuses to send after destroy, and destroy is idempotent', async () => {
     const { a } = linkPair();
     let closes = 0;

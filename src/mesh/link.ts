@@ -29,7 +29,10 @@ export interface LinkOptions {
   drainTimeoutMs: number;
   /** Default time a request waits for its response. 30 s. */
   requestTimeoutMs: number;
-  /** The peer's requests being handled at once; one more drops the peer. Default 64. */
+  /**
+   * The peer's requests in progress at once (being handled, or their responses waiting to go out
+   * behind a full channel); one more drops the peer. Default 64.
+   */
   maxConcurrentRequests: number;
   limits: Partial<WireLimits>;
 }
@@ -100,7 +103,7 @@ export class MessageLink extends Emitter<LinkEvents> {
   private nextRequestId = 1;
   private sendChain: Promise<void> = Promise.resolve();
   private requestHandler: RequestHandler | null = null;
-  private requestsInHandler = 0;
+  private requestsInProgress = 0;
   private destroyed = false;
   private lastFrameAt = Date.now();
   private closeReason: MeshError | null = null;
@@ -295,19 +298,29 @@ export class MessageLink extends Emitter<LinkEvents> {
   }
 
   private async answer(request: IncomingMessage): Promise<void> {
-    if (this.requestsInHandler >= this.options.maxConcurrentRequests) {
+    if (this.requestsInProgress >= this.options.maxConcurrentRequests) {
       this.destroy(new MeshError('ERR_PROTOCOL', `the peer has more than ${this.options.maxConcurrentRequests} requests in progress at once`));
       return;
     }
-    this.requestsInHandler++;
-    let reply: OutgoingMessage;
+    this.requestsInProgress++;
+    try {
+      const reply = await this.replyTo(request);
+      if (this.destroyed) return;
+      await this.send(reply).catch(() => {}); // the link closing is reported through 'close'
+    } finally {
+      this.requestsInProgress--;
+    }
+  }
+
+  /** The handler's response, or an error response saying why it failed. */
+  private async replyTo(request: IncomingMessage): Promise<OutgoingMessage> {
     try {
       if (!this.requestHandler) throw Object.assign(new Error('this peer does not take requests'), { code: 'ERR_NO_HANDLER' });
       const result = await this.requestHandler(request);
-      reply = { kind: MessageKind.Response, requestId: request.requestId, meta: result.meta ?? null, tensors: result.tensors ?? [] };
+      return { kind: MessageKind.Response, requestId: request.requestId, meta: result.meta ?? null, tensors: result.tensors ?? [] };
     } catch (err) {
       const e = (err ?? {}) as { code?: unknown; message?: unknown };
-      reply = {
+      return {
         kind: MessageKind.ErrorResponse,
         requestId: request.requestId,
         meta: {
@@ -315,10 +328,6 @@ export class MessageLink extends Emitter<LinkEvents> {
           message: String(e.message ?? err).slice(0, MAX_REMOTE_MESSAGE_CHARS),
         },
       };
-    } finally {
-      this.requestsInHandler--;
     }
-    if (this.destroyed) return;
-    await this.send(reply).catch(() => {}); // the link closing is reported through 'close'
   }
 }
