@@ -307,6 +307,7 @@ describe('signaling server: relay of sealed frames', () => {
     const [back] = await owner.framesArrived(1);
     expect(decodeRelayFrame(new Uint8Array(back as Buffer))).toEqual({ peerId: workerId, payload: bytes(5, 9) });
     expect(owner.messages.filter((m) => m.type === 'error')).toEqual([]);
+    expect(server?.relayStats()).toEqual({ frames: 4, bytes: 10 + 70_000 + 1 + 5 });
   });
 
   it('relays only within a room: not before joining, not to another room’s peer, not to a peer that is gone', async () => {

@@ -99,6 +99,8 @@ export interface SignalingServer {
   /** Rooms open now (for tests and the status line). */
   roomCount(): number;
   connectionCount(): number;
+  /** Frames and bytes relayed so far (pages without a direct link). */
+  relayStats(): { frames: number; bytes: number };
   /** The LAN URLs handed to owners; known only once the port is bound. */
   setLanUrls(urls: string[]): void;
   close(): Promise<void>;
@@ -110,8 +112,6 @@ class Connection implements Member {
   roomId: string | null = null;
   alive = true;
   strikes = 0;
-  /** Relayed frames passed on for this page. */
-  relayedFrames = 0;
   constructor(
     readonly ws: WebSocket,
     readonly bucket: TokenBucket,
@@ -163,6 +163,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
   const opts: SignalingServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
   const rooms = new Rooms({ maxPeersPerRoom: opts.maxPeersPerRoom, maxRooms: opts.maxRooms, roomIdleMs: opts.roomIdleMs });
   const connections = new Set<Connection>();
+  const relayed = { frames: 0, bytes: 0 };
 
   const serveStatic =
     opts.staticDir && existsSync(opts.staticDir)
@@ -301,7 +302,8 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     }
     conn.strikes = 0;
     found.target.sendBinary(encodeRelayFrame(conn.peerId, frame.payload));
-    conn.relayedFrames++;
+    relayed.frames++;
+    relayed.bytes += frame.payload.byteLength;
     throttle(conn, found.target, conn.relayBucket.spend(bytes.byteLength));
   }
 
@@ -407,6 +409,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     port,
     roomCount: () => rooms.size,
     connectionCount: () => connections.size,
+    relayStats: () => ({ ...relayed }),
     setLanUrls: (urls) => {
       opts.lanUrls = [...urls];
     },

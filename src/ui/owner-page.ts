@@ -57,6 +57,7 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
     pageUrl: `${location.origin}/`,
     link: { chunkBytes: config.chunkBytes },
     probe: config.probe ? {} : false,
+    relay: { mode: config.relay, directTimeoutMs: config.relayAfterMs },
     autoApprove: autoApproveChoice(),
   });
   const backend = startCompute(config.backend);
@@ -123,6 +124,7 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
           { class: 'card', 'aria-labelledby': 'workers-title' },
           h('h2', { id: 'workers-title' }, 'Workers ', summary),
           h('label', { class: 'switch' }, autoApprove, ' Let new phones in without asking'),
+          h('p', { class: 'muted' }, 'Each phone shows a code once it has proved the room key: it must match the Code column. If it does not, someone is in the middle: block that phone.'),
           peerList,
         ),
       ),
@@ -152,7 +154,7 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
   };
   const renderPeers = () => {
     const peers = mesh.peers();
-    renderPeerList(peerList, peers, { approve: (id) => mesh.approve(id), refuse: (id) => mesh.refuse(id), remove: (id) => mesh.remove(id) }, extrasOf);
+    renderPeerList(peerList, peers, { approve: (id) => mesh.approve(id), refuse: (id) => mesh.refuse(id), remove: (id) => mesh.remove(id), block: (id) => mesh.block(id) }, extrasOf);
     const ready = peers.filter((p) => p.state === 'ready').length;
     const pending = peers.filter((p) => p.state === 'pending').length;
     summary.textContent = `${ready} ready${pending ? ` · ${pending} waiting for you` : ''}`;

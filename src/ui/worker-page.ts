@@ -52,6 +52,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   const doing = h('span', { 'data-field': 'doing' }, 'Nothing yet');
   const backendText = h('span', { 'data-field': 'backend' }, 'measuring…');
   const link = h('span', { 'data-field': 'link' }, '–');
+  const authCode = h('strong', { 'data-field': 'auth-code', class: 'auth-code' }, '–');
   const wake = h('p', { class: 'muted', 'data-field': 'wake-lock' });
   const leaveButton = h('button', { type: 'button', class: 'danger' }, 'Leave');
 
@@ -63,7 +64,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
       title,
       detail,
       h('p', {}, `Joined room ${shortId(join.roomId)}… as worker `, h('strong', {}, local.name)),
-      h('dl', {}, h('dt', {}, 'Doing now'), h('dd', {}, doing), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link)),
+      h('dl', {}, h('dt', {}, 'Doing now'), h('dd', {}, doing), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link), h('dt', {}, 'Code (must match the owner’s screen)'), h('dd', {}, authCode)),
       wake,
       h('p', { class: 'muted' }, 'A hidden tab or a locked screen stops this phone from working: keep this page in front.'),
       leaveButton,
@@ -80,7 +81,9 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
     if (!computing && doing.textContent !== 'Nothing yet') doing.textContent = mesh.state === 'ready' ? 'Idle: waiting for the next image' : '–';
     detail.textContent = mesh.state === 'failed' ? (mesh.error?.message.replace(/^modnn-web: /, '') ?? 'The server refused.') : status.detail;
     if (mesh.state === 'waiting' && mesh.error) detail.textContent = `${status.detail} (${mesh.error.message.replace(/^modnn-web: /, '')})`;
-    link.textContent = mesh.state === 'ready' ? `owner ${mesh.owner?.name ?? ''}, RTT ${mesh.rttMs?.toFixed(1) ?? '–'} ms` : '–';
+    const linked = mesh.state === 'ready' || mesh.state === 'pending';
+    link.textContent = linked ? `owner ${mesh.owner?.name ?? ''}, RTT ${mesh.rttMs?.toFixed(1) ?? '–'} ms${mesh.relayed ? ' · relayed via server' : ' · direct'}` : '–';
+    authCode.textContent = (linked && mesh.authCode) || '–';
     leaveButton.hidden = mesh.state === 'left' || mesh.state === 'failed';
   };
   mesh.on('state', render);
