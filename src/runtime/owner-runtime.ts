@@ -395,7 +395,6 @@ export class OwnerRuntime {
 
   /** A worker's result was taken into the image (so that, if it is caught later, the image is re-run from here). */
   private trust(ctx: StepContext, index: number, deviceId: string): void {
-    ctx.checks.summary.results++;
     if (!ctx.checks.firstTrusted.has(deviceId)) ctx.checks.firstTrusted.set(deviceId, index);
   }
 
@@ -489,6 +488,7 @@ export class OwnerRuntime {
         tiles.push({ slice, output: await this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => own ?? local(slice)) });
         continue;
       }
+      ctx.checks.summary.results++;
       const deviceId = got.entry.deviceId;
       if (own && !this.judge(ctx, index, deviceId, (await got.output.data()) as Float32Array, (await own.data()) as Float32Array)) {
         got.output.dispose();
@@ -556,6 +556,7 @@ export class OwnerRuntime {
         addFcPartial(y, slice, await this.fallback(index, 'fc', slice.device, err, ctx, 2 * slice.weights.values.length, () => own ?? runFcSlice(x, slice)));
         continue;
       }
+      ctx.checks.summary.results++;
       if (own && !this.judge(ctx, index, got.entry.deviceId, got.partial, own)) {
         Object.assign(got.entry, { outcome: 'local-fallback', error: ctx.failed.get(got.entry.deviceId) });
         addFcPartial(y, slice, own);

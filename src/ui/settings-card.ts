@@ -31,7 +31,7 @@ export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ 
     runner.settings.privacy = privacySelect.value as RunSettings['privacy'];
     privacyNote.textContent = describePrivacySetting(runner.settings.privacy);
   });
-  const checkSelect = h('select', { id: 'check-select', 'data-field': 'checks' }, ...CHECK_WORDS.map(([value, words]) => h('option', { value }, words)));
+  const checkSelect = h('select', { id: 'check-select', 'data-field': 'check-setting' }, ...CHECK_WORDS.map(([value, words]) => h('option', { value }, words)));
   checkSelect.addEventListener('change', () => (runner.settings.checkFraction = checkSelect.value === '' ? null : Number(checkSelect.value)));
 
   const fillModels = () => {
