@@ -14,7 +14,7 @@ import { elementCount, wireTensor } from './message.ts';
 
 const SEED = 0x0d0c_0de8;
 /** Tight limits so the cap paths are reached with small generated messages. */
-const TIGHT: WireLimits = { maxMessageBytes: 2_048, maxMetaBytes: 256, maxTensors: 2, maxRank: 3, maxPartialMessages: 2, maxPartialBytes: 3_000 };
+const TIGHT: WireLimits = { maxMessageBytes: 2_048, maxMetaBytes: 256, maxMetaDepth: 3, maxTensors: 2, maxRank: 3, maxPartialMessages: 2, maxPartialBytes: 3_000 };
 
 const BYTES_PER_ELEMENT = { float32: 4, int32: 4, uint8: 1 } as const;
 

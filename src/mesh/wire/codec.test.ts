@@ -116,6 +116,13 @@ describe('wire codec: bad input', () => {
     expect((caught as WireDecodeError).message).toMatch(/reload/);
   });
 
+  it('rejects metadata nested deeper than the limit before parsing it, and counts no brackets inside strings', () => {
+    const deep = JSON.parse('['.repeat(33) + ']'.repeat(33)) as unknown;
+    expect(() => new Reassembler().push(encodeMessage({ kind: MessageKind.Request, meta: deep }, 1, 4096)[0] as Uint8Array)).toThrow(/nested 33 deep/);
+    const text = { note: '[[[[{{{{'.repeat(10) + '\\"[[[' };
+    expect(new Reassembler().push(encodeMessage({ kind: MessageKind.Request, meta: { a: [text] } }, 1, 4096)[0] as Uint8Array)?.meta).toEqual({ a: [text] });
+  });
+
   it('rejects trailing bytes after the last tensor', () => {
     const frames = encodeMessage({ kind: MessageKind.Request, meta: 1, tensors: [wireTensor([1], new Float32Array(1))] }, 1, 4096);
     const frame = frames[0] as Uint8Array;

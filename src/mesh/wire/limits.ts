@@ -4,6 +4,11 @@ export interface WireLimits {
   maxMessageBytes: number;
   /** Largest JSON metadata part of a message. Default 64 KiB. */
   maxMetaBytes: number;
+  /**
+   * Deepest nesting of arrays and objects in the metadata. Default 32 (the deepest the mesh sends
+   * is about 7): 64 KiB of brackets would overflow the stack of any recursive reader after us.
+   */
+  maxMetaDepth: number;
   /** Most tensors in one message. Default 64. */
   maxTensors: number;
   /** Highest tensor rank. Default 8. */
@@ -17,6 +22,7 @@ export interface WireLimits {
 export const DEFAULT_WIRE_LIMITS: Readonly<WireLimits> = Object.freeze({
   maxMessageBytes: 64 * 1024 * 1024,
   maxMetaBytes: 64 * 1024,
+  maxMetaDepth: 32,
   maxTensors: 64,
   maxRank: 8,
   maxPartialMessages: 8,

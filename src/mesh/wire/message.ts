@@ -110,6 +110,28 @@ function tensorView(dtype: DType, body: Uint8Array, offset: number, count: numbe
   }
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPENERS = new Set([0x5b, 0x7b]); // [ {
+const CLOSERS = new Set([0x5d, 0x7d]); // ] }
+
+/** How deeply the arrays and objects of a JSON text nest (brackets inside strings do not count). */
+export function jsonDepth(bytes: Uint8Array): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (OPENERS.has(b)) deepest = Math.max(deepest, ++depth);
+    else if (CLOSERS.has(b)) depth--;
+  }
+  return deepest;
+}
+
 /** Reads a body written by encodeBody; every length is checked against the bytes and the limits first. */
 export function decodeBody(body: Uint8Array, limits: WireLimits): { meta: unknown; tensors: WireTensor[] } {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -122,9 +144,12 @@ export function decodeBody(body: Uint8Array, limits: WireLimits): { meta: unknow
   const metaLength = view.getUint32(0, true);
   if (metaLength > limits.maxMetaBytes) throw new WireDecodeError(`metadata of ${metaLength} bytes exceeds the limit of ${limits.maxMetaBytes}`);
   need(4, metaLength, 'metadata');
+  const metaBytes = body.subarray(4, 4 + metaLength);
+  const depth = jsonDepth(metaBytes);
+  if (depth > limits.maxMetaDepth) throw new WireDecodeError(`metadata nested ${depth} deep, over the limit of ${limits.maxMetaDepth}`);
   let meta: unknown;
   try {
-    meta = JSON.parse(textDecoder.decode(body.subarray(4, 4 + metaLength)));
+    meta = JSON.parse(textDecoder.decode(metaBytes));
   } catch (err) {
     throw new WireDecodeError(`metadata is not UTF-8 JSON (${(err as Error).message})`);
   }
