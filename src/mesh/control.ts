@@ -30,25 +30,26 @@ const nonceSchema = v.pipe(v.string(), v.regex(NONCE_PATTERN));
 const digestSchema = v.pipe(v.string(), v.regex(DIGEST_PATTERN));
 
 /**
+ * Hello and welcome carry no device details: those travel with the proofs, so nothing about
+ * either device reaches a peer that has not proved the join key on this connection.
  * `auth` is optional in the schema only so that a hello of another protocol version is told
  * "reload" rather than "malformed"; a hello of this version without it is refused.
  */
 export const helloSchema = v.object({
   protocol: v.pipe(v.number(), v.integer()),
   app: shortText(40),
-  device: deviceInfoSchema,
   /** The worker's commitment to its nonce (see channel-auth.ts). */
   auth: v.optional(v.object({ commit: digestSchema })),
 });
 export type Hello = v.InferOutput<typeof helloSchema>;
 
-export const welcomeSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), owner: deviceInfoSchema, auth: v.optional(v.object({ nonce: nonceSchema })) });
+export const welcomeSchema = v.object({ protocol: v.pipe(v.number(), v.integer()), auth: v.optional(v.object({ nonce: nonceSchema })) });
 export type Welcome = v.InferOutput<typeof welcomeSchema>;
 
-/** The worker reveals its nonce and proves the channel (request); the owner answers with its proof. */
+/** The worker reveals its nonce, proves the channel and names its device (request); the owner answers with its proof and device. */
 export const AUTH_METHOD = 'mesh.auth';
-export const authRequestSchema = v.object({ method: v.literal(AUTH_METHOD), nonce: nonceSchema, proof: digestSchema });
-export const authReplySchema = v.object({ proof: digestSchema });
+export const authRequestSchema = v.object({ method: v.literal(AUTH_METHOD), nonce: nonceSchema, proof: digestSchema, device: deviceInfoSchema });
+export const authReplySchema = v.object({ proof: digestSchema, owner: deviceInfoSchema });
 
 export const refuseSchema = v.object({ code: shortText(40), message: shortText(400) });
 export type Refuse = v.InferOutput<typeof refuseSchema>;

@@ -101,7 +101,7 @@ describe('PeerSession', () => {
   it('drops a worker that plays owner (a welcome sent to the owner)', async () => {
     const [ta, tb] = memoryTransportPair();
     const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth());
-    await new MessageLink(tb).send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, owner: device('fake') } });
+    await new MessageLink(tb).send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, auth: { nonce: newNonce() } } });
     expect(await closed(owner)).toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringContaining('unexpected welcome') as unknown });
   });
 
@@ -149,7 +149,7 @@ describe('PeerSession', () => {
     let ready = false;
     owner.on('ready', () => (ready = true));
     const intruder = new MessageLink(tb);
-    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', device: device('intruder'), auth: { commit: await commitmentTo(newNonce()) } } });
+    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', auth: { commit: await commitmentTo(newNonce()) } } });
     await expect(intruder.request({ method: 'runtime.load', model: 'clothing' })).rejects.toMatchObject({ code: 'ERR_REMOTE', detail: 'ERR_NO_HANDLER' });
     expect(await closed(owner)).toMatchObject({ code: 'ERR_TIMEOUT' });
     expect(ready).toBe(false);
@@ -160,8 +160,11 @@ describe('PeerSession', () => {
     const owner = new PeerSession(new MessageLink(ta), 'owner', device('owner'), ownerAuth());
     const ownerClosed = closed(owner);
     const intruder = new MessageLink(tb);
-    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', device: device('intruder'), auth: { commit: await commitmentTo(newNonce()) } } });
-    await expect(intruder.request({ method: 'mesh.auth', nonce: newNonce(), proof: 'A'.repeat(43) })).rejects.toBeTruthy();
+    const welcome = new Promise<{ meta: unknown }>((resolve) => intruder.on('message', resolve));
+    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', auth: { commit: await commitmentTo(newNonce()) } } });
+    // Nothing about the owner's device before a proof: only the version and a nonce.
+    expect((await welcome).meta).toEqual({ protocol: MESH_PROTOCOL_VERSION, auth: { nonce: expect.stringMatching(/^[\w-]{22}$/) as unknown } });
+    await expect(intruder.request({ method: 'mesh.auth', nonce: newNonce(), proof: 'A'.repeat(43), device: device('intruder') })).rejects.toBeTruthy();
     expect(await ownerClosed).toMatchObject({ code: 'ERR_PROTOCOL', detail: 'ERR_AUTH' });
   });
 });

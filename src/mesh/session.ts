@@ -4,11 +4,12 @@
  * notice, and the verdict "gone" for a peer silent past the deadline. Used by both sides.
  *
  * The handshake (see channel-auth.ts):
- *   worker → hello   { device, commitment to its nonce }
- *   owner  → welcome { device, owner's nonce }
- *   worker → request mesh.auth { its nonce, its proof }   (the owner checks both, else refuses)
- *   owner  → response { owner's proof }                   (the worker checks it, else leaves)
- * Neither side is 'ready' (no tasks, no models, no weights) before it has checked the other's proof.
+ *   worker → hello   { versions, commitment to its nonce }
+ *   owner  → welcome { version, owner's nonce }
+ *   worker → request mesh.auth { its nonce, its proof, its device }   (the owner checks, else refuses)
+ *   owner  → response { owner's proof, owner's device }               (the worker checks, else leaves)
+ * Neither side is 'ready' (no tasks, no models, no weights) before it has checked the other's
+ * proof, and neither tells the other anything about its device before that.
  */
 import { MeshError } from '../errors.ts';
 import {
@@ -106,8 +107,8 @@ export class PeerSession extends Emitter<SessionEvents> {
   private bestOffsetRttMs = Infinity;
   private readonly authKey: Promise<CryptoKey>;
   private readonly nonce = newNonce();
-  /** Owner: the hello's device and nonce commitment, kept until the worker's proof arrives. */
-  private hello: { device: DeviceInfo; commit: string } | null = null;
+  /** Owner: the hello's nonce commitment, kept until the worker's proof arrives. */
+  private hello: { commit: string } | null = null;
   /** Worker: a welcome was taken (a second one is a protocol error). */
   private welcomed = false;
   private proofChecked = false;
@@ -234,7 +235,7 @@ export class PeerSession extends Emitter<SessionEvents> {
   private async sayHello(): Promise<void> {
     const commit = await commitmentTo(this.nonce);
     if (this.state !== 'handshake') return;
-    void this.link.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: APP_VERSION, device: this.local, auth: { commit } } }).catch(() => {});
+    void this.link.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: APP_VERSION, auth: { commit } } }).catch(() => {});
   }
 
   private onHello(meta: unknown): void {
@@ -246,8 +247,8 @@ export class PeerSession extends Emitter<SessionEvents> {
       return this.refuse(new MeshError('ERR_VERSION_MISMATCH', message), 'ERR_VERSION_MISMATCH');
     }
     if (!hello.auth) return this.refuse(authFailure('the hello carries no channel proof commitment'), 'ERR_AUTH');
-    this.hello = { device: hello.device, commit: hello.auth.commit };
-    void this.link.send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, owner: this.local, auth: { nonce: this.nonce } } }).catch(() => {});
+    this.hello = { commit: hello.auth.commit };
+    void this.link.send({ kind: MessageKind.Welcome, meta: { protocol: MESH_PROTOCOL_VERSION, auth: { nonce: this.nonce } } }).catch(() => {});
   }
 
   /** The owner takes one request from a worker: its channel proof, during the handshake. */
@@ -263,7 +264,7 @@ export class PeerSession extends Emitter<SessionEvents> {
     const key = await this.authKey;
     const valid = !!proof && !!transcript && (await commitmentTo(proof.nonce)) === hello.commit && (await verifyChannelProof(key, 'worker', transcript, proof.proof));
     if (this.state !== 'handshake') throw Object.assign(new Error('the link closed'), { code: 'ERR_DESTROYED' });
-    if (!valid || !transcript) {
+    if (!valid || !transcript || !proof) {
       this.refuse(authFailure(PEER_FAILED_PROOF), 'ERR_AUTH');
       throw Object.assign(new Error('channel proof refused'), { code: 'ERR_AUTH' });
     }
@@ -273,9 +274,9 @@ export class PeerSession extends Emitter<SessionEvents> {
     setTimeout(() => {
       if (this.state !== 'handshake') return;
       this.authCode = code;
-      this.becomeReady(hello.device);
+      this.becomeReady(proof.device);
     }, 0);
-    return { meta: { proof: ownerProof } };
+    return { meta: { proof: ownerProof, owner: this.local } };
   }
 
   private onWelcome(meta: unknown): void {
@@ -287,22 +288,22 @@ export class PeerSession extends Emitter<SessionEvents> {
       return this.drop(new MeshError('ERR_VERSION_MISMATCH', `the owner speaks mesh protocol ${welcome.protocol}, this page ${MESH_PROTOCOL_VERSION}: reload both pages`));
     }
     if (!welcome.auth) return this.drop(authFailure('the owner’s welcome carries no nonce for the channel proof'));
-    void this.proveToOwner(welcome.owner, transcriptFor('worker', this.auth.binding as ChannelBinding, { own: this.nonce, peer: welcome.auth.nonce }));
+    void this.proveToOwner(transcriptFor('worker', this.auth.binding as ChannelBinding, { own: this.nonce, peer: welcome.auth.nonce }));
   }
 
   /** The worker's half: send its proof, check the owner's. */
-  private async proveToOwner(owner: DeviceInfo, transcript: AuthTranscript): Promise<void> {
+  private async proveToOwner(transcript: AuthTranscript): Promise<void> {
     try {
       const key = await this.authKey;
       const proof = await proveChannel(key, 'worker', transcript);
       if (this.state !== 'handshake') return;
-      const reply = await this.link.request({ method: AUTH_METHOD, nonce: this.nonce, proof }, [], { timeoutMs: this.options.helloTimeoutMs });
+      const reply = await this.link.request({ method: AUTH_METHOD, nonce: this.nonce, proof, device: this.local }, [], { timeoutMs: this.options.helloTimeoutMs });
       const ownerProof = parseMeta(authReplySchema, reply.meta);
       const valid = !!ownerProof && (await verifyChannelProof(key, 'owner', transcript, ownerProof.proof));
       if (this.state !== 'handshake') return;
       if (!valid) return this.drop(authFailure(`the owner ${PEER_FAILED_PROOF.replace(/^the peer /, '')}`));
       this.authCode = await shortAuthCode(transcript);
-      if (this.state === 'handshake') this.becomeReady(owner);
+      if (this.state === 'handshake' && ownerProof) this.becomeReady(ownerProof.owner);
     } catch (err) {
       // The owner refused (its Refuse closes the link and says why) or the link went: only report what is new.
       if (this.state === 'handshake') this.drop(err instanceof MeshError ? err : authFailure(`channel proof failed: ${(err as Error).message}`));
