@@ -176,7 +176,7 @@ async function steadyOverRate(ctx: ProbeContext, multiple = 3, seconds = 4): Pro
   return {
     name: `steady ${multiple}× over the rate`,
     sent: `${sent} signals over ${seconds} s (${ctx.caps.ratePerSec * multiple}/s against ${ctx.caps.ratePerSec}/s)`,
-    expected: `at most burst + rate × time (${ctx.caps.rateBurst} + ${ctx.caps.ratePerSec * seconds}) relayed, the rest refused`,
+    expected: `about burst + rate × time relayed (${ctx.caps.rateBurst} + ${ctx.caps.ratePerSec} per second of sending), the rest refused`,
     observed: `${relayed} relayed, ${sender.socket.errors.get('ERR_RATE_LIMITED')} ERR_RATE_LIMITED; the sender was ${open ? 'throttled but never disconnected (each accepted message resets the strike count)' : `disconnected (${describeClose(sender.socket.closeInfo)})`}`,
     answers: answersOf(sender.socket),
     pass: null,

@@ -171,6 +171,25 @@ async function freshRoom(url: string): Promise<{ check: Check; room: SimRoom | n
   };
 }
 
+type LoadFigures = Omit<Awaited<ReturnType<typeof loadPhase>>, 'onePageMore'>;
+
+/** What legitimate load must get: everyone in, every signal to its addressee, no refusals. */
+function loadChecks({ connect, relay }: LoadFigures): Check[] {
+  const firstFailure = connect.firstFailure ? `; first failure: ${connect.firstFailure}` : '';
+  return [
+    { name: 'every simulated page welcomed', pass: connect.welcomed === connect.attempted, detail: `${connect.welcomed} of ${connect.attempted}${firstFailure}` },
+    {
+      name: 'every signal delivered to its addressee, stamped with its sender',
+      pass: relay.lost === 0 && relay.misrouted === 0 && relay.unexpected === 0 && relay.delivered === relay.sent,
+      detail: `${relay.delivered} of ${relay.sent} delivered, ${relay.lost} lost, ${relay.misrouted} misrouted, ${relay.unexpected} unexpected`,
+    },
+    { name: 'no error answers under legitimate load', pass: Object.keys(relay.serverErrors).length === 0, detail: JSON.stringify(relay.serverErrors) },
+    { name: 'every server frame matched the protocol', pass: relay.malformedFromServer === 0, detail: `${relay.malformedFromServer} malformed` },
+  ];
+}
+
+const probeCheck = (p: ProbeResult): Check => ({ name: p.name, pass: p.pass === true, detail: p.observed });
+
 let running: ServerProcess | null = null;
 
 async function main(): Promise<number> {
@@ -226,14 +245,7 @@ async function main(): Promise<number> {
   memory.push(await server.sample('end, after GC', true));
   const finalStats = await server.stats();
 
-  const checks: Check[] = [
-    { name: 'every simulated page welcomed', pass: load.connect.welcomed === load.connect.attempted, detail: `${load.connect.welcomed} of ${load.connect.attempted}${load.connect.firstFailure ? `; first failure: ${load.connect.firstFailure}` : ''}` },
-    { name: 'every signal delivered to its addressee, stamped with its sender', pass: load.relay.lost === 0 && load.relay.misrouted === 0 && load.relay.unexpected === 0 && load.relay.delivered === load.relay.sent, detail: `${load.relay.delivered} of ${load.relay.sent} delivered, ${load.relay.lost} lost, ${load.relay.misrouted} misrouted, ${load.relay.unexpected} unexpected` },
-    { name: 'no error answers under legitimate load', pass: Object.keys(load.relay.serverErrors).length === 0, detail: JSON.stringify(load.relay.serverErrors) },
-    { name: 'every server frame matched the protocol', pass: load.relay.malformedFromServer === 0, detail: `${load.relay.malformedFromServer} malformed` },
-    ...probes.filter((p) => p.pass !== null).map((p) => ({ name: p.name, pass: p.pass === true, detail: p.observed })),
-    fresh.check,
-  ];
+  const checks: Check[] = [...loadChecks(load), ...probes.filter((p) => p.pass !== null).map(probeCheck), fresh.check];
 
   await server.close();
   const leftOver = closeAllSockets();

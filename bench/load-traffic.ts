@@ -37,19 +37,28 @@ function sdp(setup: 'actpass' | 'active'): string {
   ].join('\r\n');
 }
 
-export const offer = (seq: number): SignalData => ({ type: 'offer', sdp: sdp('actpass'), seq });
-export const answer = (seq: number): SignalData => ({ type: 'answer', sdp: sdp('active'), seq });
+/**
+ * Bodies are drawn from small pools made once: the server treats them as opaque, and making a
+ * fresh one per message would spend the load generator's CPU (which shares the cores with the
+ * server) on random bytes instead of on traffic.
+ */
+const POOL_SIZE = 64;
+const pool = <T>(make: (i: number) => T): T[] => Array.from({ length: POOL_SIZE }, (_, i) => make(i));
+const pick = <T>(items: readonly T[], seq: number): T => items[seq % items.length] as T;
 
-/** A trickled host candidate in simple-peer's envelope. */
-export const candidate = (seq: number, index: number): SignalData => ({
-  type: 'candidate',
-  candidate: {
-    candidate: `candidate:${randomInt(2 ** 31)} 1 udp ${2122260223 - index} 192.168.1.${10 + index} ${randomInt(40_000, 60_000)} typ host generation 0 ufrag ${iceChars(4)} network-id ${index + 1}`,
-    sdpMLineIndex: 0,
-    sdpMid: '0',
-  },
-  seq,
-});
+const offers = pool(() => sdp('actpass'));
+const answers = pool(() => sdp('active'));
+/** Trickled host candidates as Chromium writes them, in simple-peer's envelope. */
+const candidates = pool((i) => ({
+  candidate: `candidate:${randomInt(2 ** 31)} 1 udp ${2122260223 - (i % 4)} 192.168.1.${10 + (i % 4)} ${randomInt(40_000, 60_000)} typ host generation 0 ufrag ${iceChars(4)} network-id ${(i % 4) + 1}`,
+  sdpMLineIndex: 0,
+  sdpMid: '0',
+}));
+
+export const offer = (seq: number): SignalData => ({ type: 'offer', sdp: pick(offers, seq), seq });
+export const answer = (seq: number): SignalData => ({ type: 'answer', sdp: pick(answers, seq), seq });
+/** The `index`-th candidate of a negotiation. */
+export const candidate = (seq: number, index: number): SignalData => ({ type: 'candidate', candidate: pick(candidates, seq * 4 + index), seq });
 
 interface InFlight {
   sentAtMs: number;
