@@ -106,6 +106,8 @@ export interface VerificationSummary {
   /** FLOPs the owner spent on checks, and the image's FLOPs (the budget is a fraction of it). */
   flops: number;
   imageFlops: number;
+  /** The chance each result had of being checked: `fraction`, or less where the budget could not cover it. */
+  chance: number;
   /** Checks that failed: the worker, the step, the largest difference and the tolerance it broke. */
   mismatches: { deviceId: string; step: number; maxDiff: number; tolerance: number }[];
   /** Times the image was run again (from the first step a caught worker contributed to). */
@@ -270,7 +272,12 @@ export class OwnerRuntime {
       return ports.get(id) ?? null;
     };
     const verify = { ...NO_CHECKS, ...options.verify };
-    const verification: VerificationSummary = { checked: 0, results: 0, flops: 0, imageFlops: this.planFlops(plan), mismatches: [], reruns: 0 };
+    const { image: imageFlops, remote: remoteFlops } = this.planFlops(plan);
+    const verification: VerificationSummary = { checked: 0, results: 0, flops: 0, imageFlops, chance: 0, mismatches: [], reruns: 0 };
+    // When the budget cannot cover `fraction` of the workers' results, every result gets the same
+    // lower chance: checks spread over the whole image instead of using the budget up on its first
+    // layers (a worker could otherwise lie safely in the last ones).
+    verification.chance = Math.min(verify.fraction, remoteFlops > 0 ? (verify.budget * imageFlops) / remoteFlops : 0);
     const checks: CheckState = { options: verify, summary: verification, firstTrusted: new Map(), caught: new Set(), wrong: new Map() };
     const context: StepContext = { plan, values, trace, failed, usable, start, checks };
     try {
@@ -340,30 +347,35 @@ export class OwnerRuntime {
     return from;
   }
 
-  /** FLOPs of one image under `plan` (halo work included, pruned Dense layers at 2 per nonzero). */
-  private planFlops(plan: Plan): number {
+  /** FLOPs of one image under `plan` (halo work included, pruned Dense layers at 2 per nonzero), and the workers' part of them. */
+  private planFlops(plan: Plan): { image: number; remote: number } {
     const { graph, weights } = this.options.model;
-    let flops = 0;
+    let image = 0;
+    let remote = 0;
+    const add = (device: number, flops: number) => {
+      image += flops;
+      if (device !== 0) remote += flops;
+    };
     for (const { step } of plan.steps) {
-      if (step.kind === 'spatial') flops += step.slices.reduce((sum, slice) => sum + sliceCost(graph, slice).flops, 0);
-      else if (step.kind === 'fc') flops += step.workers.reduce((sum, w) => sum + 2 * w.weights.values.length, 0);
+      if (step.kind === 'spatial') for (const slice of step.slices) add(slice.device, sliceCost(graph, slice).flops);
+      else if (step.kind === 'fc') for (const w of step.workers) add(w.device, 2 * w.weights.values.length);
       else {
         for (const id of step.nodeIds) {
           const node = this.node(id);
           const kernel = node.attrs.op === 'dense' ? weights.sparse.get(node.weights[0]?.name ?? '') : undefined;
-          flops += kernel ? 2 * kernel.values.length : node.flops;
+          add(0, kernel ? 2 * kernel.values.length : node.flops);
         }
       }
     }
-    return flops;
+    return { image, remote };
   }
 
-  /** Whether to check a worker's result of `flops` FLOPs: a fresh random draw, within the image's budget. */
+  /** Whether to check a worker's result of `flops` FLOPs: a fresh random draw, and never past the image's budget. */
   private pickCheck(ctx: StepContext, flops: number): boolean {
     const { options, summary } = ctx.checks;
-    if (options.fraction <= 0) return false;
+    if (summary.chance <= 0) return false;
     const draw = options.random();
-    if (draw >= options.fraction || summary.flops + flops > options.budget * summary.imageFlops) return false;
+    if (draw >= summary.chance || summary.flops + flops > options.budget * summary.imageFlops) return false;
     summary.flops += flops;
     return true;
   }

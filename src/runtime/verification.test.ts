@@ -205,6 +205,21 @@ describe('result verification, a worker that perturbs its results', () => {
     expect(result.trace.some((t) => t.deviceId === 'w2' && t.step === 0 && t.outcome === 'local-fallback')).toBe(true);
   });
 
+  it('with every result asked for but a budget of 10%, checks spread over the whole image: a worker lying only in the later layers is still caught', async () => {
+    let caught = 0;
+    for (let seed = 0; seed < 6; seed++) {
+      // Its first 10 compute results (the first half of the image) are honest.
+      const { mesh: c, alone } = await classifyWith(vgg, meshWithLiar(['w1', 'w2', 'w3'], 'w2', 10), { scheme: 'bodp', verify: { fraction: 1, budget: 0.1, seed } });
+      expect(c.result.verification.flops).toBeLessThanOrEqual(0.1 * c.result.verification.imageFlops);
+      expect(c.result.verification.chance).toBeLessThan(1);
+      if (c.evicted.length > 0) {
+        caught++;
+        expect(maxDiff(c.logits, alone.logits)).toBeLessThan(1e-4);
+      }
+    }
+    expect(caught).toBeGreaterThan(0);
+  });
+
   it('the budget caps the checking work: at 5% of the image, some results go unchecked', async () => {
     const mesh = meshWithLiar(['w1', 'w2', 'w3'], null);
     const { mesh: c } = await classifyWith(vgg, mesh, { scheme: 'bodp', verify: { fraction: 1, budget: 0.05, seed: 2 } });
