@@ -219,6 +219,19 @@ describe('OwnerMesh and WorkerMesh: relay fallback', () => {
     expect(reply.meta).toEqual({ doubled: 42 });
   });
 
+  it('a relayed worker whose page vanishes from the server is dropped at once (the server relays only between members)', async () => {
+    const { owner, join } = await room(fakeDirect('sha-256 0A:0A'), { relay: { mode: 'force' } });
+    const worker = join('w1', fakeDirect('sha-256 0B:0B'));
+    const ready = await peerWhere(owner, (p) => p.state === 'ready');
+    const errors: MeshError[] = [];
+    owner.on('error', (e) => errors.push(e));
+    // The tab is gone without a word on the link: only its server connection closes.
+    (worker as unknown as { signaling: { stop(): void } }).signaling.stop();
+    const gone = await peerWhere(owner, (p) => p.peerId === ready.peerId && p.state === 'gone');
+    expect(gone.reason).toMatch(/left the room \(its link was relayed/);
+    expect(errors).toEqual([]);
+  });
+
   it('relay forced: no direct link is tried at all', async () => {
     let directTries = 0;
     const counting: PeerTransportFactory = (o) => (directTries++, fakeDirect('sha-256 0A:0A')(o));

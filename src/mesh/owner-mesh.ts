@@ -155,7 +155,10 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     );
     this.signaling = signaling;
     signaling.on('state', (state) => this.emit('signaling', state));
-    signaling.on('error', (err) => this.emit('error', err));
+    signaling.on('error', (err) => {
+      // A signal or relayed frame that crossed a worker's departure: the link's own close tells.
+      if (err.detail !== 'ERR_UNKNOWN_PEER') this.emit('error', err);
+    });
     signaling.on('welcome', (welcome) => {
       this.welcome = welcome;
       this.inRoom.clear();
@@ -172,10 +175,12 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
     });
     signaling.on('peer-left', ({ peerId }) => {
       this.inRoom.delete(peerId);
-      // A worker that left signaling before its link was up will not answer: give up on it.
-      // A ready link is judged by its own heartbeat (it may outlive a signaling hiccup).
+      // A worker that left signaling before its link was up will not answer: give up on it. So
+      // is a relayed one: the server relays only between members. A direct link that is ready is
+      // judged by its own heartbeat (it may outlive a signaling hiccup).
       const entry = this.entries.get(peerId);
-      if (entry && entry.view.state !== 'ready') this.drop(peerId, new MeshError('ERR_PEER_LEFT', 'left the room while connecting'));
+      if (entry?.transport.relayed) this.drop(peerId, new MeshError('ERR_PEER_LEFT', 'left the room (its link was relayed through the server)'));
+      else if (entry && entry.view.state !== 'ready') this.drop(peerId, new MeshError('ERR_PEER_LEFT', 'left the room while connecting'));
     });
     signaling.on('signal', ({ from, data }) => this.entries.get(from)?.transport.signal(data as unknown as SignalData));
     signaling.start();
