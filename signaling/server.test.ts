@@ -343,6 +343,20 @@ describe('signaling server: relay of sealed frames', () => {
     expect((await owner.closed).code).toBe(1009);
   });
 
+  it('holds senders back while a receiver does not read, then delivers everything in order', async () => {
+    await start({ maxRelayBufferedBytes: 256 * 1024 });
+    const { owner, worker, workerId } = await pairedRoom();
+    worker.ws.pause(); // a phone that stopped reading: the server's queue toward it grows
+    const count = 40;
+    for (let i = 0; i < count; i++) owner.ws.send(encodeRelayFrame(workerId, bytes(256 * 1024, i)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(worker.frames.length).toBeLessThan(count);
+    worker.ws.resume();
+    const frames = await worker.framesArrived(count, 10_000);
+    expect(frames.map((f, i) => Buffer.from(decodeRelayFrame(new Uint8Array(f))?.payload ?? []).equals(bytes(256 * 1024, i)))).toEqual(Array(count).fill(true));
+    expect(owner.messages.filter((m) => m.type === 'error')).toEqual([]);
+  });
+
   it('holds a sender back past its byte rate instead of dropping or refusing its frames', async () => {
     await start({ relayBurstBytes: 1000, relayBytesPerSec: 100 });
     const { owner, worker, workerId } = await pairedRoom();
