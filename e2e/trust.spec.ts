@@ -49,6 +49,7 @@ test('relay forced: owner + 2 workers classify through the server with the same 
   // The probe ran over the relay: each link has a measured throughput.
   const throughputs = await owner.evaluate(() => (window as unknown as { modnn: { mesh: { peers(): { throughputBytesPerSec: number | null }[] } } }).modnn.mesh.peers().map((p) => p.throughputBytesPerSec));
   for (const t of throughputs) expect(t).toBeGreaterThan(0);
+  test.info().annotations.push({ type: 'relayed probe throughput, MB/s', description: throughputs.map((t) => ((t ?? 0) / 1e6).toFixed(1)).join(', ') });
   // Both screens still agree on the code over the relay.
   const codes = await rows.locator('[data-field="auth-code"]').allTextContents();
   for (const worker of workers) expect(codes).toContain(await worker.locator('[data-field="auth-code"]').textContent());
