@@ -10,7 +10,7 @@ import { planInference, type DeviceProfile } from '../partition/index.ts';
 import { executeWhole } from './local-executor.ts';
 import { memoryModelStore, type ModelStore } from './model-store.ts';
 import { OwnerRuntime, type WorkerPort } from './owner-runtime.ts';
-import type { ModelSpec } from './protocol.ts';
+import { RuntimeMethod, type ModelSpec } from './protocol.ts';
 import { WorkerExecutor, loadPackage } from './worker-executor.ts';
 
 const profile = (id: string): DeviceProfile => ({ id, aMsPerFlop: 1e-4, bMs: 0.5, bandwidthBytesPerMs: 100_000, wakeMs: 1, memoryBytes: 1e9 });
@@ -93,5 +93,22 @@ describe('model packages over the links', () => {
     const failed = await runtime.prepare(plan, ports);
     expect(failed).toHaveLength(1);
     expect(failed[0]?.reason).toMatch(/SHA-256/);
+  });
+
+  it('a worker receives one package at a time, holding only the parts that arrived', async () => {
+    const executor = new WorkerExecutor({ tf });
+    const request = (meta: unknown, tensors: { dtype: 'uint8'; shape: number[]; data: Uint8Array }[] = []) => Promise.resolve().then(() => executor.handle({ meta, tensors } as never));
+    const load = (hash: string, bytes: number) => request({ method: RuntimeMethod.Load, spec: { kind: 'package', hash, bytes } });
+    const part = (hash: string, offset: number, total: number, data: Uint8Array) => request({ method: RuntimeMethod.Put, hash, offset, total }, [{ dtype: 'uint8', shape: [data.byteLength], data }]);
+    const first = new Uint8Array([1, 2, 3, 4]);
+    const second = new Uint8Array([5, 6, 7, 8, 9, 10]);
+    const [hashA, hashB] = [await contentHash(first), await contentHash(second)];
+    // Asking for a 512 MiB package allocates nothing yet; a second missing package replaces it.
+    await expect(load(hashA, 512 * 1024 * 1024)).rejects.toMatchObject({ code: 'ERR_MODEL_MISSING' });
+    await expect(load(hashB, second.byteLength)).rejects.toMatchObject({ code: 'ERR_MODEL_MISSING' });
+    await expect(part(hashA, 0, 512 * 1024 * 1024, first)).rejects.toThrow(/no upload/);
+    expect(await part(hashB, 0, second.byteLength, second.subarray(0, 4))).toMatchObject({ meta: { received: 4, complete: false } });
+    await expect(part(hashB, 0, second.byteLength, second.subarray(4))).rejects.toThrow(/expected bytes from 4/);
+    expect(await part(hashB, 4, second.byteLength, second.subarray(4))).toMatchObject({ meta: { received: 6, complete: true } });
   });
 });

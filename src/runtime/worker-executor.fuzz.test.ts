@@ -67,8 +67,8 @@ function validRequests(): IncomingMessage[] {
 
 /**
  * Replacement values for a metadata field. Numbers stay small where they are coordinates: a
- * worker that trusts a slice's geometry would otherwise try to allocate gigabytes (see the
- * `it.fails` below), which this machine cannot afford to find out by fuzzing.
+ * worker that trusted a slice's geometry would try to allocate gigabytes (the geometry test below
+ * checks it does not), which this machine cannot afford to find out by fuzzing.
  */
 const valueArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer({ min: -3, max: 40 }),
@@ -210,13 +210,8 @@ describe('worker executor fuzz (seeded)', () => {
     expect(reply.tensors?.[0]?.shape).toEqual([slice.tile.rows.end - slice.tile.rows.start + 1, slice.tile.cols.end - slice.tile.cols.start + 1, expect.any(Number)]);
   }, 120_000);
 
-  // BUG (worker-executor.ts, not this file's): WorkerExecutor.spatial runs a slice without checking
-  // it against the model, so a corrupted geometry fails inside the layer code with a ModelError
-  // (ERR_MODEL_EXECUTION) after computing, and a padding of up to 2^20 cells (the schema allows
-  // it) makes TF.js allocate a padded map of that size. Fix: in spatial(), after the node check,
-  // `const misfit = tileSliceMisfit(graph, slice); if (misfit) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: ${misfit}`);`
-  // (protocol.ts). Then drop `.fails` here.
-  it.fails('200 spatial requests with a corrupted slice geometry: refused with RuntimeError before any compute', async () => {
+  // A corrupted geometry is refused up front (tileSliceMisfit), before TF.js allocates what it claims.
+  it('200 spatial requests with a corrupted slice geometry: refused with RuntimeError before any compute', async () => {
     const valid = validRequests().filter((r) => (r.meta as { method: string }).method === RuntimeMethod.Spatial);
     await fc.assert(
       fc.asyncProperty(hostileRequestArb(true), async (c) => {
@@ -226,12 +221,8 @@ describe('worker executor fuzz (seeded)', () => {
     );
   });
 
-  // BUG (worker-executor.ts): `handle` looks the method up in a plain object, so a method named
-  // after an Object.prototype member is "found": 'hasOwnProperty' throws a TypeError, 'constructor'
-  // echoes the request back as its reply. The page's WorkerMesh looks methods up in a Map and is not
-  // affected; test-mesh and any bare MessageLink using `handle` are. Fix: look up with
-  // `Object.hasOwn(this.methods, method) ? this.methods[method] : undefined`. Then drop `.fails`.
-  it.fails.each(['hasOwnProperty', 'constructor', 'toString', '__proto__'])('a request for method %j is refused with RuntimeError', async (method) => {
+  // Methods are looked up among the executor's own: an Object.prototype member is no method.
+  it.each(['hasOwnProperty', 'constructor', 'toString', '__proto__'])('a request for method %j is refused with RuntimeError', async (method) => {
     await expect(Promise.resolve().then(() => executor.handle(request({ method })))).rejects.toBeInstanceOf(RuntimeError);
   });
 });

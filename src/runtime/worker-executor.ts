@@ -29,6 +29,7 @@ import { runFcSlice, runTileSliceStepwise, type Band } from './local-executor.ts
 import { RuntimeError } from './errors.ts';
 import {
   RuntimeMethod,
+  tileSliceMisfit,
   fcInstallSchema,
   fcSchema,
   loadSchema,
@@ -178,8 +179,12 @@ export class WorkerExecutor {
   private readonly fcSlices = new Map<string, InstalledFc>();
 
   private readonly profiles = new Map<string, Promise<WorkerProfile>>();
-  /** Packages being received, by hash: only ones this worker reported missing. */
-  private readonly uploads = new Map<string, { bytes: Uint8Array; received: number }>();
+  /**
+   * The package being received, by hash: only one this worker reported missing, and one at a time.
+   * Its parts are kept as they arrive (not a buffer of the size the owner claims), so memory
+   * follows the bytes really sent.
+   */
+  private readonly uploads = new Map<string, { total: number; parts: Uint8Array[]; received: number }>();
   private readonly tf: TfModule;
   private readonly store: ModelStore;
   private readonly resolve: ModelResolver;
@@ -212,7 +217,8 @@ export class WorkerExecutor {
   /** One handler for every runtime method (for a bare `MessageLink`). */
   handle = (request: IncomingMessage): Promise<Reply> | Reply => {
     const method = (request.meta as { method?: unknown } | null)?.method;
-    const handler = typeof method === 'string' ? this.methods[method] : undefined;
+    // Own properties only: a peer naming 'constructor' or 'hasOwnProperty' gets a refusal, not Object's.
+    const handler = typeof method === 'string' && Object.hasOwn(this.methods, method) ? this.methods[method] : undefined;
     if (!handler) throw new RuntimeError('ERR_RUNTIME_REQUEST', `unknown method ${JSON.stringify(method)}`);
     return handler(request);
   };
@@ -225,7 +231,8 @@ export class WorkerExecutor {
     } catch (err) {
       // Ready to take the package the owner will send.
       if (err instanceof RuntimeError && err.code === 'ERR_MODEL_MISSING' && spec.kind === 'package' && !this.uploads.has(spec.hash)) {
-        this.uploads.set(spec.hash, { bytes: new Uint8Array(spec.bytes), received: 0 });
+        this.uploads.clear();
+        this.uploads.set(spec.hash, { total: spec.bytes, parts: [], received: 0 });
       }
       throw err;
     }
@@ -237,17 +244,23 @@ export class WorkerExecutor {
     const { hash, offset, total } = parse(putSchema, request.meta, 'runtime.model.put');
     const upload = this.uploads.get(hash);
     const chunk = request.tensors[0];
-    if (!upload || upload.bytes.byteLength !== total) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: no upload of ${hash.slice(0, 12)}… (${total} bytes) was asked for`);
+    if (!upload || upload.total !== total) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: no upload of ${hash.slice(0, 12)}… (${total} bytes) was asked for`);
     if (chunk?.dtype !== 'uint8' || offset !== upload.received || offset + chunk.data.byteLength > total) {
       throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: expected bytes from ${upload.received}, got ${chunk?.data.byteLength ?? 0} at ${offset}`);
     }
-    upload.bytes.set(chunk.data, offset);
+    upload.parts.push(new Uint8Array(chunk.data as Uint8Array));
     upload.received += chunk.data.byteLength;
     if (upload.received < total) return { meta: { received: upload.received, complete: false } };
     this.uploads.delete(hash);
-    const actual = await contentHash(upload.bytes);
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const part of upload.parts) {
+      bytes.set(part, at);
+      at += part.byteLength;
+    }
+    const actual = await contentHash(bytes);
     if (actual !== hash) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.model.put: the package's SHA-256 is ${actual.slice(0, 12)}…, not ${hash.slice(0, 12)}…`);
-    await this.store.put(hash, upload.bytes);
+    await this.store.put(hash, bytes);
     return { meta: { received: upload.received, complete: true } };
   }
 
@@ -286,6 +299,10 @@ export class WorkerExecutor {
     for (const n of slice.nodes) {
       if (!graph.nodes[n.nodeId]) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: no node ${n.nodeId} in ${graph.name}`);
     }
+    // The geometry must be the partitioner's own slice of that tile: a forged padding or rectangle
+    // would otherwise make TF.js allocate whatever the peer claims, or fail deep in a layer.
+    const misfit = tileSliceMisfit(graph, slice);
+    if (misfit) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: ${misfit}`);
     const t0 = this.now();
     const bands = new Map<number, Band>();
     try {
@@ -327,7 +344,12 @@ export class WorkerExecutor {
     }
     const inputSize = shapeSize(graph.nodes[node.inputs[0] as number]?.outputShape ?? []);
     const outputSize = shapeSize(node.outputShape);
+    const monotonic = rowPtr.data.every((p, i) => i === 0 || p >= (rowPtr.data[i - 1] as number));
     const valid =
+      rows <= inputSize &&
+      cols <= outputSize &&
+      rowPtr.data[0] === 0 &&
+      monotonic &&
       inputIndex.data.length === rows &&
       outputIndex.data.length === cols &&
       rowPtr.data.length === rows + 1 &&
