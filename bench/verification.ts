@@ -131,7 +131,7 @@ function report(cells: Cell[], minutes: number): string {
       'The owner checks each worker result with chance *fraction*, within a per-image cap of *budget* × the image’s FLOPs (0.1 is the product default; 1 lets every drawn check run). ' +
       '*Caught in 1 image* is measured; *in k images* is 1 − (1 − p)^k, exact here because every image draws afresh (crypto randomness in the product, a seed here) and a caught worker is removed for good. ' +
       '*Wrong answers* counts images whose output differs from the owner alone by more than 1e-3: a liar not caught on that image but whose lie went in unchecked (once caught, the image is re-run without it and is right). ' +
-      '*Extra FLOPs* is what the owner spent on checks, as a share of the image.',
+      '*Liar results / image* falls as checks rise because a caught worker gets no more work in that image. *Extra FLOPs* is what the owner spent on checks, as a share of the image (every drawn check is of a whole result: with fraction 100% and budget 1 the owner recomputes everything the workers did). Spot checks are probabilistic: on an image where the liar is not caught, its unchecked lies stay in the answer; the product’s defaults (10%, budget 0.1) catch a worker that always lies within its first image about 4 times in 5.',
     '',
   ];
   for (const plan of [...new Set(cells.map((c) => c.plan))]) {
