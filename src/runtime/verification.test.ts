@@ -205,7 +205,7 @@ describe('result verification, a worker that perturbs its results', () => {
     expect(result.trace.some((t) => t.deviceId === 'w2' && t.step === 0 && t.outcome === 'local-fallback')).toBe(true);
   });
 
-  it('with every result asked for but a budget of 10%, checks spread over the whole image: a worker lying only in the later layers is still caught', async () => {
+  it('with every result asked for but a budget of 10%: each result’s chance is lowered to fit the budget, the cap holds, and a worker lying only in the later layers is still caught', async () => {
     let caught = 0;
     for (let seed = 0; seed < 6; seed++) {
       // Its first 10 compute results (the first half of the image) are honest.
