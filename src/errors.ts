@@ -17,6 +17,8 @@ export type MeshErrorCode =
   | 'ERR_PEER_SILENT'
   /** The peer said goodbye. */
   | 'ERR_PEER_LEFT'
+  /** The peer failed the channel-bound join proof (wrong key, or someone in the middle). */
+  | 'ERR_AUTH'
   /** The owner refused this worker. */
   | 'ERR_REFUSED'
   /** A request got no response in time. */

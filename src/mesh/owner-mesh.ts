@@ -35,13 +35,10 @@ export interface PeerView {
   stats: LinkStats;
   /** Why the worker is gone, for the peer list. */
   reason: string | null;
-  /**
-   * The short authentication code both screens show, once the channel proofs checked out.
-   * (Optional only so that views made by hand in tests need not carry it; the mesh always sets it.)
-   */
-  authCode?: string | null;
-  /** Whether its frames go through the signaling server (no direct link could be made). Set by the mesh, like `authCode`. */
-  relayed?: boolean;
+  /** The short authentication code both screens show, once the channel proofs checked out. */
+  authCode: string | null;
+  /** Whether its frames go through the signaling server (no direct link could be made). */
+  relayed: boolean;
 }
 
 export interface OwnerMeshOptions extends MeshEndpointOptions {

@@ -69,7 +69,7 @@ export interface SessionAuth {
 }
 
 /** A failed channel proof: a protocol error with the detail code `ERR_AUTH`. */
-const authFailure = (message: string): MeshError => new MeshError('ERR_PROTOCOL', message, 'ERR_AUTH');
+const authFailure = (message: string): MeshError => new MeshError('ERR_AUTH', message);
 const PEER_FAILED_PROOF = 'the peer could not prove it knows this room’s join key on this connection (a wrong key, or someone in the middle of the connection)';
 
 type SessionEvents = {

@@ -35,6 +35,8 @@ export function testMesh(tf: typeof tfjs, ids: string[], options: TestMeshOption
     throughputBytesPerSec: 50e6,
     stats: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 },
     reason: null,
+    authCode: '123 456',
+    relayed: false,
   });
   return {
     profileRequests,
