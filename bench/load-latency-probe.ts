@@ -5,14 +5,15 @@
  * like a real page, so its numbers are the server's relay latency under load rather than the
  * generator's own queueing.
  *
- * IPC: the parent sends `{ type: 'open', url }` (answered `opened`), `{ type: 'start' }`, later
- * `{ type: 'stop' }` (answered `latencies`, then the child exits).
+ * It times in laps (under load, and again once the server is idle, for the baseline of this
+ * machine). IPC: the parent sends `open` (answered `opened`), then `start` and `lap` (answered
+ * `latencies`) as often as it likes, and `close` (the child exits).
  */
 import { closeAllSockets } from './load-client.ts';
 import { liveRoom } from './load-probe.ts';
 import { candidate, RelayLedger } from './load-traffic.ts';
 
-export type LatencyProbeRequest = { type: 'open'; url: string; workers: number } | { type: 'start' } | { type: 'stop' };
+export type LatencyProbeRequest = { type: 'open'; url: string; workers: number } | { type: 'start' } | { type: 'lap' } | { type: 'close' };
 export type LatencyProbeReply = { type: 'opened' } | { type: 'latencies'; ms: number[]; lost: number; misrouted: number };
 
 /**
@@ -28,11 +29,13 @@ const reply = (message: LatencyProbeReply): void => {
 
 interface QuietRoom {
   start(): void;
-  stop(): Promise<void>;
+  /** Stops sending, waits for what is in flight, and reports the lap's samples. */
+  lap(): Promise<void>;
 }
 
 async function open(url: string, workerCount: number): Promise<QuietRoom> {
   const ledger = new RelayLedger();
+  let misroutedBefore = 0;
   const room = await liveRoom(url);
   const owner = { socket: room.owner, peerId: room.ownerId };
   const workers = await Promise.all(Array.from({ length: workerCount }, () => room.join()));
@@ -54,11 +57,13 @@ async function open(url: string, workerCount: number): Promise<QuietRoom> {
     start() {
       timer = setInterval(() => send(owner, (workers[turn++ % workers.length] as (typeof workers)[number]).peerId), INTERVAL_MS);
     },
-    async stop() {
+    async lap() {
       if (timer) clearInterval(timer);
+      timer = null;
       await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-      reply({ type: 'latencies', ms: ledger.latenciesMs, lost: ledger.lost, misrouted: ledger.misrouted });
-      closeAllSockets();
+      // Still in flight after the drain counts as lost (the next lap would count it again: fine, it is a failure).
+      reply({ type: 'latencies', ms: ledger.latenciesMs.splice(0), lost: ledger.lost, misrouted: ledger.misrouted - misroutedBefore });
+      misroutedBefore = ledger.misrouted;
     },
   };
 }
@@ -81,9 +86,12 @@ process.on('message', (request: LatencyProbeRequest) => {
     case 'start':
       quiet?.start();
       return;
-    case 'stop':
-      void (quiet?.stop() ?? Promise.resolve()).then(() => process.exit(0));
+    case 'lap':
+      void quiet?.lap();
       return;
+    case 'close':
+      closeAllSockets();
+      process.exit(0);
   }
 });
 process.on('disconnect', () => process.exit(0));

@@ -38,6 +38,8 @@ export interface LoadReport {
     latencyMs: Summary;
     /** Measured by a quiet room in a process of its own (null when that probe failed). */
     quietLatencyMs: Summary | null;
+    /** The quiet room again after the load, on the idle server: this machine's baseline. */
+    quietIdleLatencyMs: Summary | null;
     quietLostOrMisrouted: number | null;
     serverErrors: Record<string, number>;
     malformedFromServer: number;
@@ -141,7 +143,7 @@ export function renderMarkdown(report: LoadReport): string {
     `trickled host candidates, the worker answers the offer and trickles ${config.candidatesPerSide} of its own, shaped like simple-peer's signals`,
     '(a Chromium data-channel SDP of about 600 bytes, candidates of about 250). Then the junk and abuse below.',
     '',
-    `**${failed.length === 0 ? 'All' : `${report.checks.length - failed.length} of`} ${report.checks.length} checks passed; the server ${report.checks.some((c) => c.name.startsWith('the server never crashed') && c.pass) ? 'never crashed' : '**crashed**'}.** Relay latency under ${int(relay.perSecond)} signals/s: p50 ${fmt(quiet?.p50 ?? Number.NaN, 2)} ms, p99 ${fmt(quiet?.p99 ?? Number.NaN, 2)} ms for a quiet page (${fmt(relay.latencyMs.p50, 1)} and ${fmt(relay.latencyMs.p99, 1)} ms as the busy load generator saw its own); server RSS ${idle ? fmt(idle.rssMiB) : '?'} MiB idle, ${fmt(peak)} MiB at most.`,
+    `**${failed.length === 0 ? 'All' : `${report.checks.length - failed.length} of`} ${report.checks.length} checks passed; the server ${report.checks.some((c) => c.name.startsWith('the server never crashed') && c.pass) ? 'never crashed' : '**crashed**'}.** Relay latency under ${int(relay.perSecond)} signals/s: p50 ${fmt(quiet?.p50 ?? Number.NaN, 2)} ms, p99 ${fmt(quiet?.p99 ?? Number.NaN, 2)} ms for a quiet page (${fmt(relay.quietIdleLatencyMs?.p50 ?? Number.NaN, 2)} and ${fmt(relay.quietIdleLatencyMs?.p99 ?? Number.NaN, 2)} ms for the same page once the server was idle again); server RSS ${idle ? fmt(idle.rssMiB) : '?'} MiB idle, ${fmt(peak)} MiB at most.`,
     '',
     '## Load',
     '',
@@ -155,6 +157,7 @@ export function renderMarkdown(report: LoadReport): string {
     `| relayed per second (steady phase) | ${int(relay.perSecond)} |`,
     `| bytes sent to the server | ${fmt(relay.bytesSent / 2 ** 20)} MiB |`,
     `| **relay latency, quiet room** (send → the addressee's message event) p50 / p90 / p99 / max | ${quiet ? `**${fmt(quiet.p50, 2)}** / ${fmt(quiet.p90, 2)} / **${fmt(quiet.p99, 2)}** / ${fmt(quiet.max, 1)} ms (${int(quiet.count)} signals, ${relay.quietLostOrMisrouted ?? 0} lost or misrouted)` : 'the probe failed'} |`,
+    `| the same quiet room after the load, idle server (this machine's baseline) p50 / p90 / p99 / max | ${relay.quietIdleLatencyMs ? `${fmt(relay.quietIdleLatencyMs.p50, 2)} / ${fmt(relay.quietIdleLatencyMs.p90, 2)} / ${fmt(relay.quietIdleLatencyMs.p99, 2)} / ${fmt(relay.quietIdleLatencyMs.max, 1)} ms (${int(relay.quietIdleLatencyMs.count)} signals)` : 'the probe failed'} |`,
     `| relay latency of all load signals, as the load generator saw it, p50 / p90 / p99 / max | ${fmt(relay.latencyMs.p50, 2)} / ${fmt(relay.latencyMs.p90, 2)} / ${fmt(relay.latencyMs.p99, 2)} / ${fmt(relay.latencyMs.max, 1)} ms |`,
     `| server CPU during the steady phase | ${fmt(100 * relay.serverCpuShare, 0)}% of one core |`,
     `| server event-loop delay (how late a 10 ms timer ran) p50 / p99 / max | ${loop(relay.serverLoopDelayMs)} ms |`,
@@ -162,7 +165,7 @@ export function renderMarkdown(report: LoadReport): string {
     `| error answers to legitimate traffic | ${answers(relay.serverErrors)} |`,
     `| closes when everyone left (\`leave\`) | ${answers(report.teardown.closes)} |`,
     '',
-    'Both latencies are one-way, read on one clock (sender and receiver live in the same process). The quiet room is one',
+    'All latencies are one-way, read on one clock (sender and receiver live in the same process). The quiet room is one',
     'of the rooms, its owner and workers in a process of their own: the owner sends a candidate to one worker in turn 10',
     'times a second and each answers at once, through the loaded server: what a real page would see. The load',
     'generator’s own figure includes its queueing behind a thousand busy sockets (its event-loop delay above). The',
@@ -172,6 +175,7 @@ export function renderMarkdown(report: LoadReport): string {
     '',
     'From the server process (`process.memoryUsage()`, after a full GC where the phase says so) and `/proc/<pid>/status`',
     '(RSS, and VmHWM for the peak). Rooms whose owner left stay until `roomIdleMs`, so they are still counted at the end.',
+    'The server runs under tsx, as `npm start` runs it: the idle RSS includes that TypeScript loader.',
     '',
     ...memoryTable(report.memory),
     '',

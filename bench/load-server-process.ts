@@ -152,14 +152,20 @@ export interface QuietLatency {
 }
 
 /**
- * Opens the quiet room in its own process (before the load, so that it has its connections);
- * `start` begins the timing, `stop` ends it and returns what it measured (null when the probe
- * failed or did not answer: the report then says so).
+ * Opens the quiet room in its own process (before the load, so that it has its connections).
+ * `start` begins a lap of timing, `lap` ends it and returns what it measured (null when the
+ * probe failed or did not answer: the report then says so), `close` ends the process.
  */
-export async function openLatencyProbe(url: string, workers: number): Promise<{ opened: boolean; start(): void; stop(): Promise<QuietLatency | null> }> {
+export async function openLatencyProbe(
+  url: string,
+  workers: number,
+): Promise<{ opened: boolean; start(): void; lap(): Promise<QuietLatency | null>; close(): Promise<void> }> {
   const child = forkTs('load-latency-probe.ts');
   child.on('error', () => {}); // a probe that died is reported as null, below
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const send = (request: LatencyProbeRequest) => {
+    if (child.connected) child.send(request, () => {});
+  };
   const opened = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
     child.on('message', (reply: LatencyProbeReply) => {
@@ -168,33 +174,31 @@ export async function openLatencyProbe(url: string, workers: number): Promise<{ 
       resolve(true);
     });
     void exited.then(() => resolve(false));
-    child.send({ type: 'open', url, workers } satisfies LatencyProbeRequest);
+    send({ type: 'open', url, workers });
   });
-  const send = (request: LatencyProbeRequest) => {
-    if (child.connected) child.send(request, () => {});
-  };
   return {
     opened,
     start: () => send({ type: 'start' }),
-    async stop() {
-      if (!opened || !child.connected) {
-        child.kill('SIGKILL');
-        return null;
-      }
-      const result = await new Promise<QuietLatency | null>((resolve) => {
+    lap() {
+      if (!opened || !child.connected) return Promise.resolve(null);
+      return new Promise<QuietLatency | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), REPLY_TIMEOUT_MS);
-        child.on('message', (reply: LatencyProbeReply) => {
+        const onReply = (reply: LatencyProbeReply) => {
           if (reply.type !== 'latencies') return;
           clearTimeout(timer);
+          child.off('message', onReply);
           resolve({ ms: reply.ms, lost: reply.lost, misrouted: reply.misrouted });
-        });
+        };
+        child.on('message', onReply);
         void exited.then(() => resolve(null));
-        send({ type: 'stop' });
+        send({ type: 'lap' });
       });
+    },
+    async close() {
+      send({ type: 'close' });
       const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
-      return result;
     },
   };
 }

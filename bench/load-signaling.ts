@@ -34,6 +34,8 @@ const STEADY_MS = 40_000;
 const ROUND_MS = 2_000;
 const MEMORY_SAMPLE_MS = 2_000;
 const DRAIN_MS = 5_000;
+/** The quiet room times relays this long again once the load is gone. */
+const IDLE_LAP_MS = 10_000;
 /**
  * Raw half-open sockets are watched this long from the start: Node's HTTP server checks header
  * timeouts (60 s) every 30 s, so an endless header should be closed between 60 and 90 s.
@@ -90,7 +92,7 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
   clearInterval(sampler);
   const serverWindow = (await server.stats()).window;
   harnessLoop.disable();
-  const quiet = await quietRoom.stop();
+  const quiet = await quietRoom.lap();
   await waitFor(() => ledger.lost === 0, DRAIN_MS);
   if (peak) memory.push(peak);
   log(`relayed ${ledger.delivered} of ${ledger.sent} signals in ${(steadyMs / 1000).toFixed(1)} s`);
@@ -134,6 +136,7 @@ async function loadPhase(server: ServerProcess, url: string, memory: MemorySampl
     },
     teardown: { closes: closes.toJSON(), sockets: closeInfos.flat().length },
     onePageMore,
+    quietRoom,
   };
 }
 
@@ -171,7 +174,7 @@ async function freshRoom(url: string): Promise<{ check: Check; room: SimRoom | n
   };
 }
 
-type LoadFigures = Omit<Awaited<ReturnType<typeof loadPhase>>, 'onePageMore'>;
+type LoadFigures = Omit<Awaited<ReturnType<typeof loadPhase>>, 'onePageMore' | 'quietRoom'>;
 
 /** What legitimate load must get: everyone in, every signal to its addressee, no refusals. */
 function loadChecks({ connect, relay }: LoadFigures): Check[] {
@@ -225,7 +228,7 @@ async function main(): Promise<number> {
   const memory: MemorySample[] = [await server.sample('idle, after start', true)];
 
   const finishRawHalfOpen = await startRawHalfOpen(server.port);
-  const { onePageMore, ...load } = await loadPhase(server, url, memory);
+  const { onePageMore, quietRoom, ...load } = await loadPhase(server, url, memory);
   await sleep(500); // let the server finish the closes before measuring
   memory.push(await server.sample('everyone left, after GC', true));
 
@@ -239,6 +242,11 @@ async function main(): Promise<number> {
   const fresh = await freshRoom(url);
   if (fresh.room) probes.push(await fillRoomTable(ctx, fresh.room.joinEntry));
   await fresh.room?.leave();
+  log('timing the quiet room on the idle server');
+  quietRoom.start();
+  await sleep(IDLE_LAP_MS);
+  const idleLap = await quietRoom.lap();
+  await quietRoom.close();
   log('watching the raw half-open sockets');
   await sleep(Math.max(0, HALF_OPEN_WATCH_MS - (performance.now() - startedMs)));
   probes.push(...finishRawHalfOpen());
@@ -260,6 +268,7 @@ async function main(): Promise<number> {
     config: { rooms: ROOMS, workersPerRoom: WORKERS_PER_ROOM, steadyMs: STEADY_MS, roundMs: ROUND_MS, candidatesPerSide: CANDIDATES_PER_SIDE, openConcurrency: OPEN_CONCURRENCY },
     caps: DEFAULT_SERVER_OPTIONS,
     ...load,
+    relay: { ...load.relay, quietIdleLatencyMs: idleLap ? summarize(idleLap.ms) : null },
     memory,
     probes,
     server: {
