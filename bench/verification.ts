@@ -12,8 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { IncomingMessage, WireTensor } from '../src/mesh/index.ts';
 import { createRng } from '../src/model/index.ts';
 import { planInference, type DeviceProfile, type Plan, type PlannerOptions } from '../src/partition/index.ts';
-import { executeWhole, OwnerRuntime, RuntimeMethod, resolveZooModel, type ModelSpec, type WorkerPort } from '../src/runtime/index.ts';
-import { seededRandom } from '../src/runtime/owner-runtime.ts';
+import { executeWhole, OwnerRuntime, RuntimeMethod, resolveZooModel, seededRandom, type ModelSpec, type WorkerPort } from '../src/runtime/index.ts';
 import { testMesh } from '../src/runtime/test-mesh.ts';
 import { machineStamp, stampMarkdown } from './machine.ts';
 

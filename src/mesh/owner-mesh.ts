@@ -128,8 +128,8 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
   }
 
   /** Disconnects a device (admitted or not) and keeps it out while this page lives. */
-  block(peerId: string): void {
-    this.turnAway(peerId, 'blocked by the owner');
+  block(peerId: string, reason = 'blocked by the owner'): void {
+    this.turnAway(peerId, reason);
   }
 
   private turnAway(peerId: string, reason: string): void {

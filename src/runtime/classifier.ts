@@ -14,8 +14,11 @@ import type { LoadedModel } from './worker-executor.ts';
 export interface OwnerMeshLike {
   readyPeers(): PeerView[];
   request(peerId: string, meta: unknown, tensors?: readonly WireTensor[], options?: RequestOptions): Promise<IncomingMessage>;
-  /** Disconnects a worker, telling it and the owner's worker list why (used to evict a worker caught lying). */
-  remove?(peerId: string, reason: string): void;
+  /**
+   * Disconnects a worker and keeps its device out while the page lives, telling it and the owner's
+   * worker list why (used for a worker caught lying: removed only, it would just rejoin).
+   */
+  block?(peerId: string, reason: string): void;
 }
 
 /** 'auto': the planner's choice; the others force a scheme on every layer that can take it. */
@@ -270,8 +273,8 @@ export class Classifier {
     const prepareFailures = await this.runtime.prepare(plan, ports);
     const result = await this.runtime.infer(plan, ports, image, { verify: verifyOptions(scheme === 'owner' ? false : options.verify) });
     for (const { deviceId, reason } of [...prepareFailures, ...result.failed]) this.suspended.set(deviceId, reason);
-    // A worker that lied is out of the room, not just of this model: remove it through the mesh (its row says why).
-    for (const { deviceId, reason } of result.wrong) this.options.mesh.remove?.(deviceId, reason);
+    // A worker that lied is out of the room, not just of this model, and stays out: block it through the mesh (its row says why).
+    for (const { deviceId, reason } of result.wrong) this.options.mesh.block?.(deviceId, reason);
     this.refreshProfiles(plan, result);
     return {
       top: topClasses(result.output, options.top ?? 5, this.outputIsSoftmax),

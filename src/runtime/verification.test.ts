@@ -53,7 +53,7 @@ function meshWithLiar(ids: string[], liar: string | null, lieFrom = 0): OwnerMes
     removed,
     computeRequests,
     readyPeers: () => inner.readyPeers().filter((p) => !removed.some((r) => r.peerId === p.peerId)),
-    remove: (peerId, reason) => removed.push({ peerId, reason }),
+    block: (peerId, reason) => removed.push({ peerId, reason }),
     request: async (peerId, meta, tensors, options): Promise<IncomingMessage> => {
       if (isCompute(meta)) computeRequests.push({ peerId, meta });
       const reply = await inner.request(peerId, meta, tensors, options);
