@@ -7,7 +7,7 @@ import { workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from
 import { planInference, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { RuntimeError } from './errors.ts';
 import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
-import { RuntimeMethod, modelKeyOf, type ModelSpec, type WorkerProfile } from './protocol.ts';
+import { RuntimeMethod, modelKeyOf, parseReply, profileReplySchema, type ModelSpec, type WorkerProfile } from './protocol.ts';
 import type { LoadedModel } from './worker-executor.ts';
 
 /** What the classifier needs of the owner's mesh (OwnerMesh satisfies it). */
@@ -315,11 +315,10 @@ export class Classifier {
           profile = (async () => {
             await this.runtime.ensureModel({ id: peer.peerId, request: (meta, tensors, opts) => this.options.mesh.request(peer.peerId, meta, tensors, opts) });
             const reply = await this.options.mesh.request(peer.peerId, { method: RuntimeMethod.Profile, modelKey: modelKeyOf(this.options.spec) }, [], { timeoutMs: 60_000 });
-            // A peer's numbers feed the planner: only sane ones are taken.
-            const p = reply.meta as Partial<WorkerProfile> | null;
-            const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-            if (!p || !finite(p.aMsPerFlop) || p.aMsPerFlop <= 0 || !finite(p.bMs) || p.bMs < 0) throw new Error('malformed profile');
-            return { backend: String(p.backend ?? '?').slice(0, 40), adapter: typeof p.adapter === 'string' ? p.adapter.slice(0, 120) : null, aMsPerFlop: p.aMsPerFlop, bMs: p.bMs };
+            // A peer's numbers feed the planner: only a speed some device could have is taken.
+            const p = parseReply(profileReplySchema, reply.meta);
+            if (!p) throw new Error('its profile is malformed or claims an impossible speed');
+            return p;
           })();
           this.workerProfiles.set(peer.peerId, profile);
           profile.then((p) => this.answeredProfiles.set(peer.peerId, p), () => {});

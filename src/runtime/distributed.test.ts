@@ -148,6 +148,22 @@ describe('OwnerRuntime + WorkerExecutor over message links (owner + 3 workers)',
     image.dispose();
   });
 
+  it('a worker that returns NaN or infinity in a result no check picks: refused, its share computed here, the answer right', async () => {
+    const { model, plan, mesh, runtime } = await preparedCase(0);
+    const broken = mesh.executors[0] as WorkerExecutor;
+    (mesh.workerLinks[0] as MessageLink).setRequestHandler(async (request) => {
+      const reply = await broken.handle(request);
+      const values = reply.tensors?.[0]?.data;
+      if (values instanceof Float32Array && values.length > 1) values[values.length - 1] = (request.meta as { method: string }).method === RuntimeMethod.Fc ? Infinity : Number.NaN;
+      return reply;
+    });
+    const image = imageFor(model);
+    const result = await runtime.infer(plan, mesh.ports, image);
+    expect(maxDiffFromAlone(model, image, result)).toBeLessThan(1e-4);
+    expect(result.failed).toEqual([{ deviceId: 'w1', reason: expect.stringMatching(/NaN or infinite/) as unknown }]);
+    image.dispose();
+  });
+
   it('leaks no tensors on the owner or the workers over repeated inferences', async () => {
     const { model, plan, mesh, runtime } = await preparedCase(0);
     const image = imageFor(model);

@@ -15,7 +15,7 @@ export { WorkerExecutor, resolveZooModel, loadPackage, defaultResolver, fetchSer
 export type { LoadedModel, ModelFetcher, ModelResolver, WorkerExecutorOptions, WorkerStats } from './worker-executor.ts';
 export { browserModelStore, memoryModelStore } from './model-store.ts';
 export type { ModelStore } from './model-store.ts';
-export { RuntimeMethod, modelKeyOf } from './protocol.ts';
+export { RuntimeMethod, infoReplySchema, modelKeyOf, parseReply } from './protocol.ts';
 export type { ModelSpec } from './protocol.ts';
 export { RuntimeError } from './errors.ts';
 export type { RuntimeErrorCode } from './errors.ts';

@@ -25,7 +25,7 @@ import {
   type Band,
 } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
-import { RuntimeMethod, modelKeyOf, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
+import { RuntimeMethod, modelKeyOf, parseReply, taskReplySchema, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
 import type { LoadedModel } from './worker-executor.ts';
 
 /** What the runtime needs of a worker: its id (as in the plan's devices) and requests to it. */
@@ -154,11 +154,15 @@ export interface OwnerRuntimeOptions {
 let planCounter = 0;
 
 /** A worker's reported timing, kept only if it is sane (a peer's numbers feed the planner). */
-function replyTiming(meta: unknown): TaskReplyMeta | null {
-  const m = meta as Partial<TaskReplyMeta> | null;
-  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-  if (!m || !ok(m.computeMs) || !ok(m.computeStartMs) || !ok(m.computeEndMs) || m.computeMs < 0 || m.computeMs > 600_000) return null;
-  return { computeMs: m.computeMs, computeStartMs: m.computeStartMs, computeEndMs: m.computeEndMs };
+const replyTiming = (meta: unknown): TaskReplyMeta | null => parseReply(taskReplySchema, meta);
+
+/**
+ * Whether every value a worker returned is a finite number. A NaN or an infinity in a result no
+ * check picked would go straight into the answer; finding it costs one pass over the data.
+ */
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }
 
 /** Places a worker's reported compute window on the owner's timeline (relative to `start`). */
@@ -472,6 +476,7 @@ export class OwnerRuntime {
             if (tile?.dtype !== 'float32' || tile.shape.join() !== [h, w, c].join()) {
               throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
             }
+            if (!allFinite(tile.data)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a tile with NaN or infinite values');
             const meta = replyTiming(reply.meta);
             const entry: TaskTrace = { step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' };
             ctx.trace.push(entry);
@@ -544,6 +549,7 @@ export class OwnerRuntime {
           if (partial?.dtype !== 'float32' || partial.data.length !== slice.outputIndex.length) {
             throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${partial?.data.length ?? 0} partial sums for ${slice.outputIndex.length} outputs`);
           }
+          if (!allFinite(partial.data)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned partial sums with NaN or infinite values');
           const meta = replyTiming(reply.meta);
           const entry: TaskTrace = { step: index, kind: 'fc', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: 2 * slice.weights.values.length, layers: 1, bytesOut: gathered.byteLength, bytesIn: partial.data.byteLength, outcome: 'ok' };
           ctx.trace.push(entry);

@@ -9,6 +9,7 @@ import {
   newRoomCredentials,
   type RoomCredentials,
 } from '../mesh/index.ts';
+import { infoReplySchema, parseReply } from '../runtime/index.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h, shortId } from './dom.ts';
 import { readPageConfig } from './page-config.ts';
@@ -186,9 +187,9 @@ export async function startOwnerPage(root: HTMLElement): Promise<OwnerMesh> {
   mesh.on('peer-ready', ({ peerId }) => {
     mesh.request(peerId, { method: 'runtime.info' }).then(
       (reply) => {
-        const info = reply.meta as { backend?: unknown; adapter?: unknown } | null;
-        if (typeof info?.backend !== 'string') return;
-        backends.set(peerId, `${info.backend.slice(0, 20)}${typeof info.adapter === 'string' ? ` (${info.adapter.slice(0, 60)})` : ''}`);
+        const info = parseReply(infoReplySchema, reply.meta);
+        if (!info?.backend) return;
+        backends.set(peerId, `${info.backend.slice(0, 20)}${info.adapter ? ` (${info.adapter.slice(0, 60)})` : ''}`);
         renderPeers();
       },
       () => {}, // an old worker without the runtime: the list shows what it offers
