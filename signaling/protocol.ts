@@ -18,11 +18,36 @@ const tokenSchema = v.pipe(v.string(), v.regex(TOKEN_PATTERN, 'token must be 43 
 const peerIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/, 'peer id is malformed'));
 const protocolSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
 
-/** An opaque WebRTC signal (offer, answer or ICE candidate) relayed as-is between two peers. */
-const signalDataSchema = v.pipe(
-  v.record(v.string(), v.unknown()),
-  v.check((data) => typeof data['type'] === 'string' || typeof data['candidate'] === 'object', 'signal data needs a type or a candidate'),
-);
+/**
+ * A WebRTC signal relayed between two peers: only the shapes simple-peer (9.x) and the relay
+ * fallback (src/mesh/relay-transport.ts) send. Loose objects: fields a newer browser adds (e.g.
+ * usernameFragment) are passed on, and nesting is bounded before parsing (MAX_JSON_DEPTH).
+ */
+const sdpSignalSchema = v.looseObject({
+  type: v.picklist(['offer', 'answer', 'pranswer', 'rollback']),
+  sdp: v.optional(v.string()),
+});
+const candidateSignalSchema = v.looseObject({
+  type: v.literal('candidate'),
+  candidate: v.looseObject({
+    candidate: v.string(),
+    sdpMLineIndex: v.nullish(v.number()),
+    sdpMid: v.nullish(v.string()),
+  }),
+});
+const renegotiateSignalSchema = v.looseObject({ type: v.literal('renegotiate'), renegotiate: v.literal(true) });
+const transceiverRequestSignalSchema = v.looseObject({
+  type: v.literal('transceiverRequest'),
+  transceiverRequest: v.looseObject({ kind: v.string(), init: v.optional(v.record(v.string(), v.unknown())) }),
+});
+const relaySignalSchema = v.looseObject({ type: v.literal('relay'), nonce: v.string() });
+const signalDataSchema = v.variant('type', [
+  sdpSignalSchema,
+  candidateSignalSchema,
+  renegotiateSignalSchema,
+  transceiverRequestSignalSchema,
+  relaySignalSchema,
+]);
 
 const clientMessageSchema = v.variant('type', [
   v.strictObject({
@@ -102,7 +127,35 @@ export type ServerMessage =
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/**
+ * Deepest nesting of arrays and objects in one message: the deepest real one (a candidate inside
+ * a signal inside the message) is 3. Checked on the text before JSON.parse, because a message of
+ * 64 KiB can nest 32,000 arrays, deeper than JSON.stringify can recurse when it is passed on.
+ */
+export const MAX_JSON_DEPTH = 8;
+
+/** Whether `text` nests arrays/objects deeper than `limit` (brackets inside strings do not count). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function parseJson(text: string): ParseResult<unknown> {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, reason: `nested deeper than ${MAX_JSON_DEPTH} levels` };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {

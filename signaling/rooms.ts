@@ -8,6 +8,8 @@ import type { HostMessage, JoinMessage, Role, ServerMessage, SignalingErrorCode 
 /** What the room logic needs of a connection. */
 export interface Member {
   readonly peerId: string;
+  /** The client's IP address: rooms are counted per address. */
+  readonly address: string;
   role: Role | null;
   roomId: string | null;
   send(message: ServerMessage): void;
@@ -24,6 +26,8 @@ interface Room {
   /** SHA-256 of the join token: the server never keeps the token itself. */
   readonly joinHash: Buffer;
   readonly ownerHash: Buffer;
+  /** The address that opened the room; it is charged for it until the room goes. */
+  readonly hostAddress: string;
   owner: Member | null;
   readonly workers: Map<string, Member>;
   lastActiveMs: number;
@@ -32,6 +36,8 @@ interface Room {
 export interface RoomRules {
   maxPeersPerRoom: number;
   maxRooms: number;
+  /** Rooms that clients at one address may have open, with or without their owner. */
+  maxRoomsPerAddress: number;
   /** A room without its owner (and without signalling) is closed after this long. */
   roomIdleMs: number;
 }
@@ -46,6 +52,7 @@ export const newPeerId = (): string => randomBytes(12).toString('base64url');
 
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
+  private readonly roomsByAddress = new Map<string, number>();
 
   constructor(
     private readonly rules: RoomRules,
@@ -74,15 +81,24 @@ export class Rooms {
       if (this.rooms.size >= this.rules.maxRooms) {
         return { ok: false, code: 'ERR_SERVER_FULL', message: `The server already holds ${this.rules.maxRooms} rooms; try again later.` };
       }
+      if ((this.roomsByAddress.get(member.address) ?? 0) >= this.rules.maxRoomsPerAddress) {
+        return {
+          ok: false,
+          code: 'ERR_SERVER_FULL',
+          message: `Your address already has ${this.rules.maxRoomsPerAddress} rooms open; close one (or wait until they expire).`,
+        };
+      }
       room = {
         id: msg.roomId,
         joinHash: sha256(msg.joinToken),
         ownerHash: sha256(msg.ownerToken),
+        hostAddress: member.address,
         owner: null,
         workers: new Map(),
         lastActiveMs: this.now(),
       };
       this.rooms.set(room.id, room);
+      this.roomsByAddress.set(member.address, (this.roomsByAddress.get(member.address) ?? 0) + 1);
     }
     room.owner = member;
     member.role = 'owner';
@@ -145,8 +161,12 @@ export class Rooms {
     return { ok: true, target };
   }
 
-  /** Removes a member (closed socket or explicit leave) and tells the others. */
-  leave(member: Member): void {
+  /**
+   * Removes a member (closed socket, or `explicit` leave) and tells the others. An owner that
+   * leaves explicitly (its page closes or reloads) takes an empty room with it at once; a room
+   * with workers in it waits `roomIdleMs` for the owner to come back, as after a dropped socket.
+   */
+  leave(member: Member, explicit = false): void {
     const room = member.roomId ? this.rooms.get(member.roomId) : undefined;
     const role = member.role;
     member.roomId = null;
@@ -154,6 +174,10 @@ export class Rooms {
     if (role === 'owner') {
       if (room.owner !== member) return;
       room.owner = null;
+      if (explicit && room.workers.size === 0) {
+        this.remove(room);
+        return;
+      }
       for (const worker of room.workers.values()) worker.send({ type: 'peer-left', peerId: member.peerId, role });
     } else {
       if (!room.workers.delete(member.peerId)) return;
@@ -171,7 +195,7 @@ export class Rooms {
     const nowMs = this.now();
     for (const room of this.rooms.values()) {
       if (room.owner || nowMs - room.lastActiveMs < this.rules.roomIdleMs) continue;
-      this.rooms.delete(room.id);
+      this.remove(room);
       expired++;
       for (const worker of room.workers.values()) {
         worker.roomId = null;
@@ -179,5 +203,12 @@ export class Rooms {
       }
     }
     return expired;
+  }
+
+  private remove(room: Room): void {
+    this.rooms.delete(room.id);
+    const left = (this.roomsByAddress.get(room.hostAddress) ?? 1) - 1;
+    if (left > 0) this.roomsByAddress.set(room.hostAddress, left);
+    else this.roomsByAddress.delete(room.hostAddress);
   }
 }

@@ -358,7 +358,7 @@ describe('signaling server: relay of sealed frames', () => {
   });
 
   it('holds a sender back past its byte rate instead of dropping or refusing its frames', async () => {
-    await start({ relayBurstBytes: 1000, relayBytesPerSec: 100 });
+    await start({ relayBurstBytes: 1000, relayBytesPerSec: 100, relayFrameMinBytes: 0 });
     const { owner, worker, workerId } = await pairedRoom();
     for (let i = 0; i < 2; i++) owner.ws.send(encodeRelayFrame(workerId, bytes(900, i)));
     await worker.framesArrived(2);

@@ -44,7 +44,18 @@ export interface SignalingServerOptions {
   /** Largest signaling message accepted, in bytes. Default 64 KiB. */
   maxMessageBytes: number;
   maxRooms: number;
+  /** Rooms clients at one address may hold (a reload takes its room back, not a new one). Default 16. */
+  maxRoomsPerAddress: number;
+  /** WebSocket connections on the server; the upgrade beyond it is answered 503. Default 1,000. */
   maxConnections: number;
+  /** WebSocket connections from one address. Default 64. */
+  maxConnectionsPerAddress: number;
+  /** TCP connections of any kind (HTTP, TLS, WebSocket, not yet known); beyond it a new one is closed at once. Default 1,200. */
+  maxSockets: number;
+  /** TCP connections of any kind from one address. Default 128. */
+  maxSocketsPerAddress: number;
+  /** A TCP connection must have sent the headers of its first HTTP request (TLS handshake included) within this. Default 5 s. */
+  handshakeTimeoutMs: number;
   /** A room whose owner is away this long is closed. Default 10 minutes. */
   roomIdleMs: number;
   /** A connection must host or join within this time. Default 10 s. */
@@ -54,11 +65,15 @@ export interface SignalingServerOptions {
   /** Messages per connection: a burst of `rateBurst`, then `ratePerSec` sustained. */
   rateBurst: number;
   ratePerSec: number;
+  /** A connection refused for its rate without a break of a second for this long is closed. Default 10 s. */
+  rateLimitGraceMs: number;
   /** Largest relayed frame (payload bytes); a larger one is refused with ERR_TOO_LARGE. Default 257 KiB. */
   maxRelayFrameBytes: number;
   /** Relayed bytes per connection: a burst of `relayBurstBytes`, then `relayBytesPerSec`; beyond it the server stops reading from that page until it is back under. Defaults 16 MiB and 32 MiB/s. */
   relayBurstBytes: number;
   relayBytesPerSec: number;
+  /** Each relayed frame counts as at least this many bytes against the relay budget, so that tiny frames are limited by number too. Default 16 KiB. */
+  relayFrameMinBytes: number;
   /** When this much is queued toward a receiver, the server stops reading from the pages sending to it until it drains. Default 8 MiB. */
   maxRelayBufferedBytes: number;
   log: (line: string) => void;
@@ -74,21 +89,32 @@ export const DEFAULT_SERVER_OPTIONS: SignalingServerOptions = {
   maxPeersPerRoom: 16,
   maxMessageBytes: 64 * 1024,
   maxRooms: 1_000,
+  maxRoomsPerAddress: 16,
   maxConnections: 1_000,
+  maxConnectionsPerAddress: 64,
+  maxSockets: 1_200,
+  maxSocketsPerAddress: 128,
+  handshakeTimeoutMs: 5_000,
   roomIdleMs: 10 * 60_000,
   helloTimeoutMs: 10_000,
   heartbeatMs: 10_000,
   rateBurst: 100,
   ratePerSec: 20,
+  rateLimitGraceMs: 10_000,
   maxRelayFrameBytes: 256 * 1024 + 1024,
   relayBurstBytes: 16 * 1024 * 1024,
   relayBytesPerSec: 32 * 1024 * 1024,
+  relayFrameMinBytes: 16 * 1024,
   maxRelayBufferedBytes: 8 * 1024 * 1024,
   log: () => {},
 };
 
 /** After this many refused messages in a row the connection is closed. */
 const MAX_STRIKES = 50;
+/** A rate-limited sender that goes this long without a refusal has stopped exceeding the rate. */
+const RATE_EPISODE_GAP_MS = 1_000;
+/** Idle keep-alive HTTP connections (static files) are closed after this. */
+const HTTP_IDLE_TIMEOUT_MS = 30_000;
 /** How often a page paused for a slow receiver is looked at again. */
 const RELAY_BACKLOG_POLL_MS = 10;
 /** The first byte of a TLS ClientHello record. */
@@ -112,7 +138,11 @@ class Connection implements Member {
   roomId: string | null = null;
   alive = true;
   strikes = 0;
+  /** When the current run of rate-limit refusals began, and the latest of them (ms). */
+  throttledSinceMs: number | null = null;
+  lastThrottledMs = 0;
   constructor(
+    readonly address: string,
     readonly ws: WebSocket,
     readonly bucket: TokenBucket,
     readonly relayBucket: TokenBucket,
@@ -159,10 +189,39 @@ export function staticHeaders(pathname: string): Record<string, string> {
 const isLoopback = (address: string | undefined): boolean =>
   !!address && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
 
+/** One key per client address: an IPv4 client seen through an IPv6 socket counts as itself. */
+const addressKey = (address: string | undefined): string => (address ?? 'unknown').replace(/^::ffff:(?=\d+\.)/, '');
+
+/** How many of something each address holds. */
+class PerAddress {
+  private readonly counts = new Map<string, number>();
+  get(address: string): number {
+    return this.counts.get(address) ?? 0;
+  }
+  add(address: string): void {
+    this.counts.set(address, this.get(address) + 1);
+  }
+  remove(address: string): void {
+    const left = this.get(address) - 1;
+    if (left > 0) this.counts.set(address, left);
+    else this.counts.delete(address);
+  }
+}
+
+/** The TCP connection under a request, whether plain or TLS: both ends of it name it. */
+const connectionKey = (socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string =>
+  `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+
 export async function createSignalingServer(overrides: Partial<SignalingServerOptions> = {}): Promise<SignalingServer> {
   const opts: SignalingServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
-  const rooms = new Rooms({ maxPeersPerRoom: opts.maxPeersPerRoom, maxRooms: opts.maxRooms, roomIdleMs: opts.roomIdleMs });
+  const rooms = new Rooms({
+    maxPeersPerRoom: opts.maxPeersPerRoom,
+    maxRooms: opts.maxRooms,
+    maxRoomsPerAddress: opts.maxRoomsPerAddress,
+    roomIdleMs: opts.roomIdleMs,
+  });
   const connections = new Set<Connection>();
+  const connectionsByAddress = new PerAddress();
   const relayed = { frames: 0, bytes: 0 };
 
   const serveStatic =
@@ -181,6 +240,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
       : null;
 
   const onRequest = (secure: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    headersArrived(req.socket);
     if (!secure && opts.tls && !isLoopback(req.socket.remoteAddress)) {
       // LAN devices need a secure context (WebGPU, service worker, camera): send them to HTTPS.
       const host = req.headers.host ?? `${req.socket.localAddress ?? 'localhost'}:${port}`;
@@ -197,32 +257,47 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     });
   };
 
+  // Node checks headersTimeout and requestTimeout only on a server that listens itself, and these
+  // get their sockets from `tcp` below: the handshake deadline there bounds the first request.
+  // What the servers do enforce per socket: the TLS handshake, and idle connections (Node's
+  // keepAliveTimeout, 5 s, between requests; HTTP_IDLE_TIMEOUT_MS within one).
   const httpServer = http.createServer(onRequest(false));
-  const httpsServer = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest(true)) : null;
+  const httpsServer = opts.tls
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: opts.handshakeTimeoutMs }, onRequest(true))
+    : null;
+  for (const server of [httpServer, httpsServer]) server?.setTimeout(HTTP_IDLE_TIMEOUT_MS);
   // The hard cap closes the socket (1009); messages between the soft and hard caps get a polite error.
   // Text has its own hard cap of 4× maxMessageBytes (see onMessage).
   const maxPayload = Math.max(opts.maxMessageBytes * 4, (opts.maxRelayFrameBytes + RELAY_HEADER_MAX_BYTES) * 2);
   const wss = new WebSocketServer({ noServer: true, maxPayload });
 
   const onUpgrade = (secure: boolean) => (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    headersArrived(req.socket);
     const path = (req.url ?? '').split('?')[0];
     const allowed = secure || !opts.tls || isLoopback(req.socket.remoteAddress);
     if (path !== SIGNAL_PATH || !allowed) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (connections.size >= opts.maxConnections) {
+    const address = addressKey(req.socket.remoteAddress);
+    if (connections.size >= opts.maxConnections || connectionsByAddress.get(address) >= opts.maxConnectionsPerAddress) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, address));
   };
   httpServer.on('upgrade', onUpgrade(false));
   httpsServer?.on('upgrade', onUpgrade(true));
 
-  wss.on('connection', (ws: WebSocket) => {
-    const conn = new Connection(ws, new TokenBucket(opts.rateBurst, opts.ratePerSec), new TokenBucket(opts.relayBurstBytes, opts.relayBytesPerSec));
+  wss.on('connection', (ws: WebSocket, address: string) => {
+    const conn = new Connection(
+      address,
+      ws,
+      new TokenBucket(opts.rateBurst, opts.ratePerSec),
+      new TokenBucket(opts.relayBurstBytes, opts.relayBytesPerSec),
+    );
     connections.add(conn);
+    connectionsByAddress.add(address);
     const helloTimer = setTimeout(() => {
       if (!conn.roomId) conn.reject('ERR_HELLO_TIMEOUT', `Host or join a room within ${opts.helloTimeoutMs} ms.`);
     }, opts.helloTimeoutMs);
@@ -232,15 +307,17 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
       try {
         onMessage(conn, data, isBinary);
       } catch (err) {
-        // A bug here must cost one connection at most, never the server.
-        opts.log(`signaling: internal error on ${conn.peerId}: ${(err as Error).stack ?? String(err)}`);
-        conn.error('ERR_MALFORMED', 'The server could not handle that message.');
+        // A bug here must cost one connection at most, never the server; a message that keeps
+        // reaching it is refused like any other bad one (strikes), and logged in one line.
+        opts.log(`signaling: internal error on ${conn.peerId}: ${String(err).split('\n')[0]}`);
+        refuse(conn, 'ERR_MALFORMED', 'The server could not handle that message.');
       }
     });
     ws.on('error', () => {}); // 'close' follows; ws reports protocol errors (e.g. 1009) through it
     ws.on('close', () => {
       clearTimeout(helloTimer);
       connections.delete(conn);
+      connectionsByAddress.remove(address);
       rooms.leave(conn);
     });
   });
@@ -249,6 +326,22 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     conn.strikes++;
     if (conn.strikes > MAX_STRIKES) conn.reject(code, `${message} Too many refused messages; disconnecting.`);
     else conn.error(code, message);
+  }
+
+  /**
+   * Refuses a message over the rate. One accepted message clears the strikes, so a sender that
+   * stays over the rate would be throttled for ever: after `rateLimitGraceMs` of refusals without
+   * a quiet second it is disconnected instead.
+   */
+  function rateLimited(conn: Connection): void {
+    const nowMs = Date.now();
+    if (conn.throttledSinceMs === null || nowMs - conn.lastThrottledMs > RATE_EPISODE_GAP_MS) conn.throttledSinceMs = nowMs;
+    conn.lastThrottledMs = nowMs;
+    if (nowMs - conn.throttledSinceMs >= opts.rateLimitGraceMs) {
+      conn.reject('ERR_RATE_LIMITED', `Over ${opts.ratePerSec} messages per second for ${opts.rateLimitGraceMs / 1000} s; disconnecting.`);
+      return;
+    }
+    refuse(conn, 'ERR_RATE_LIMITED', `Slow down: at most ${opts.ratePerSec} messages per second.`);
   }
 
   function onMessage(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -263,7 +356,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
       return;
     }
     if (!conn.bucket.take()) {
-      refuse(conn, 'ERR_RATE_LIMITED', `Slow down: at most ${opts.ratePerSec} messages per second.`);
+      rateLimited(conn);
       return;
     }
     if (bytes.length > opts.maxMessageBytes) {
@@ -304,7 +397,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     found.target.sendBinary(encodeRelayFrame(conn.peerId, frame.payload));
     relayed.frames++;
     relayed.bytes += frame.payload.byteLength;
-    throttle(conn, found.target, conn.relayBucket.spend(bytes.byteLength));
+    throttle(conn, found.target, conn.relayBucket.spend(Math.max(bytes.byteLength, opts.relayFrameMinBytes)));
   }
 
   function throttle(conn: Connection, target: Member, debtMs: number): void {
@@ -362,7 +455,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
         return;
       }
       case 'leave':
-        rooms.leave(conn);
+        rooms.leave(conn, true);
         conn.ws.close(1000, 'leave');
         return;
     }
@@ -383,10 +476,35 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
   sweep.unref();
 
   // HTTP and HTTPS share the port: peek at the first byte of each connection to route it.
+  // Until its first request's headers are in, a connection is on a deadline (see headersArrived).
   const sockets = new Set<net.Socket>();
+  const socketsByAddress = new PerAddress();
+  const handshakeDeadlines = new Map<string, NodeJS.Timeout>();
+  const clearDeadline = (key: string) => {
+    clearTimeout(handshakeDeadlines.get(key));
+    handshakeDeadlines.delete(key);
+  };
+  function headersArrived(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): void {
+    clearDeadline(connectionKey(socket));
+  }
   const tcp = net.createServer((socket) => {
+    const address = addressKey(socket.remoteAddress);
+    if (sockets.size >= opts.maxSockets || socketsByAddress.get(address) >= opts.maxSocketsPerAddress) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socketsByAddress.add(address);
+    const key = connectionKey(socket);
+    handshakeDeadlines.set(
+      key,
+      setTimeout(() => socket.destroy(), opts.handshakeTimeoutMs),
+    );
+    socket.once('close', () => {
+      sockets.delete(socket);
+      socketsByAddress.remove(address);
+      clearDeadline(key);
+    });
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
       socket.unshift(chunk);
@@ -419,6 +537,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
       for (const conn of connections) conn.ws.terminate();
       wss.close();
       for (const socket of sockets) socket.destroy();
+      for (const key of [...handshakeDeadlines.keys()]) clearDeadline(key);
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },
   };
