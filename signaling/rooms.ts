@@ -29,6 +29,8 @@ interface Room {
   /** The address that opened the room; it is charged for it until the room goes. */
   readonly hostAddress: string;
   owner: Member | null;
+  /** The owner said `leave` (its page closed or reloaded) rather than dropping off. */
+  ownerLeft: boolean;
   readonly workers: Map<string, Member>;
   lastActiveMs: number;
 }
@@ -94,6 +96,7 @@ export class Rooms {
         ownerHash: sha256(msg.ownerToken),
         hostAddress: member.address,
         owner: null,
+        ownerLeft: false,
         workers: new Map(),
         lastActiveMs: this.now(),
       };
@@ -101,6 +104,7 @@ export class Rooms {
       this.roomsByAddress.set(member.address, (this.roomsByAddress.get(member.address) ?? 0) + 1);
     }
     room.owner = member;
+    room.ownerLeft = false;
     member.role = 'owner';
     member.roomId = room.id;
     room.lastActiveMs = this.now();
@@ -162,9 +166,9 @@ export class Rooms {
   }
 
   /**
-   * Removes a member (closed socket, or `explicit` leave) and tells the others. An owner that
-   * leaves explicitly (its page closes or reloads) takes an empty room with it at once; a room
-   * with workers in it waits `roomIdleMs` for the owner to come back, as after a dropped socket.
+   * Removes a member (closed socket, or `explicit` leave) and tells the others. A room whose
+   * owner left explicitly (its page closed or reloaded) goes as soon as no worker is in it; one
+   * with workers waits `roomIdleMs` for the owner to come back, as after a dropped socket.
    */
   leave(member: Member, explicit = false): void {
     const room = member.roomId ? this.rooms.get(member.roomId) : undefined;
@@ -174,6 +178,7 @@ export class Rooms {
     if (role === 'owner') {
       if (room.owner !== member) return;
       room.owner = null;
+      room.ownerLeft = explicit;
       if (explicit && room.workers.size === 0) {
         this.remove(room);
         return;
@@ -182,6 +187,10 @@ export class Rooms {
     } else {
       if (!room.workers.delete(member.peerId)) return;
       room.owner?.send({ type: 'peer-left', peerId: member.peerId, role });
+      if (room.ownerLeft && room.workers.size === 0) {
+        this.remove(room);
+        return;
+      }
     }
     room.lastActiveMs = this.now();
   }

@@ -160,8 +160,16 @@ describe('signaling server: per-address caps', () => {
     owner.send({ type: 'leave' });
     expect(await worker.next(ofType('peer-left'))).toMatchObject({ peerId: ownerId, role: 'owner' });
     expect(server?.roomCount()).toBe(1);
-    expect((await hostRoom(room)).reply.type).toBe('welcome');
+    const { owner: back, reply } = await hostRoom(room);
+    expect(reply.type).toBe('welcome');
     expect(await worker.next(ofType('peer-joined'))).toMatchObject({ role: 'owner' });
+    // The owner leaves for good, then its last worker: nobody is left to wait for, the room goes.
+    back.send({ type: 'leave' });
+    await worker.next(ofType('peer-left'));
+    worker.ws.close();
+    await worker.closed;
+    await sleep(20);
+    expect(server?.roomCount()).toBe(0);
   });
 });
 
