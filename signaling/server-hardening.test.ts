@@ -190,6 +190,22 @@ describe('signaling server: floods', () => {
     expect(worker.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('counts every frame of one socket read against the pause, not only the one that ran into debt', async () => {
+    await start({ relayBurstBytes: 32 * 1024, relayBytesPerSec: 160 * 1024, relayFrameMinBytes: 16 * 1024 });
+    const { owner, worker, ownerId } = await pairedRoom();
+    // 30 frames in one write: read at once, they leave the sender 28 frames (2.8 s) in debt; the
+    // third alone would owe 0.1 s.
+    const socket = (worker.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    socket.cork(); // one TCP write, so that the server reads them together
+    for (let i = 0; i < 30; i++) worker.ws.send(encodeRelayFrame(ownerId, Uint8Array.of(i)));
+    socket.uncork();
+    await owner.framesArrived(30, 5_000);
+    await sleep(300);
+    for (let i = 0; i < 5; i++) worker.ws.send(encodeRelayFrame(ownerId, Uint8Array.of(100 + i)));
+    await sleep(500);
+    expect(owner.frames).toHaveLength(30);
+  });
+
   it('disconnects a sender that stays over the rate for rateLimitGraceMs, not one that slows down', async () => {
     await start({ rateBurst: 5, ratePerSec: 20, rateLimitGraceMs: 500 });
     const { owner, worker, ownerId } = await pairedRoom();

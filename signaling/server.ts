@@ -405,6 +405,13 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     conn.ws.pause();
     const check = () => {
       if (conn.ws.readyState !== conn.ws.OPEN) return;
+      // Frames already read when the pause began (one socket read holds many small ones) added
+      // to the debt after it was measured: wait for all of it.
+      const owedMs = conn.relayBucket.spend(0);
+      if (owedMs > 0) {
+        setTimeout(check, Math.max(owedMs, RELAY_BACKLOG_POLL_MS));
+        return;
+      }
       if (target.bufferedBytes > opts.maxRelayBufferedBytes && target.roomId !== null) {
         setTimeout(check, RELAY_BACKLOG_POLL_MS);
         return;
