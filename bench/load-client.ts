@@ -58,6 +58,11 @@ export class Tally {
 export interface ClientOptions {
   /** Answer the server's pings (default true); false plays a phone that vanished off the Wi-Fi. */
   autoPong?: boolean;
+  /**
+   * The loopback address to connect from (any of 127.0.0.0/8 on Linux): the server caps
+   * connections and rooms per client address, so simulated homes each get their own.
+   */
+  localAddress?: string;
 }
 
 export class SignalingSocket {
@@ -85,7 +90,11 @@ export class SignalingSocket {
   private welcomeWaiter: { resolve: (w: Welcome) => void; reject: (e: Error) => void } | null = null;
 
   constructor(url: string, options: ClientOptions = {}) {
-    this.ws = new WebSocket(url, { autoPong: options.autoPong ?? true, perMessageDeflate: false });
+    this.ws = new WebSocket(url, {
+      autoPong: options.autoPong ?? true,
+      perMessageDeflate: false,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     const handle = { destroy: () => this.ws.terminate() };
     openSockets.add(handle);
     this.opened = new Promise((resolve, reject) => {

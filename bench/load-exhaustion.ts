@@ -1,11 +1,13 @@
 /**
  * Resource exhaustion for `npm run load:signaling`: half-open sockets of four kinds, every
- * connection slot taken from one client, and the room table filled by short-lived owners.
+ * socket and connection slot one address may take, and the room table filled by short-lived
+ * owners. The per-address probes connect from loopback addresses of their own (127.0.2.x).
  */
 import net from 'node:net';
 import { SignalingSocket, mapLimit, trackSocket, type CloseInfo } from './load-client.ts';
 import { answersOf, describeClose, liveRoom, waitFor, within, type ProbeContext, type ProbeResult } from './load-probe.ts';
 import { roomEntries, type RoomEntry } from './load-rooms.ts';
+import type { SignalingServerOptions } from '../signaling/server.ts';
 
 const HALF_OPEN_EACH = 20;
 const NO_PONG_WORKERS = 10;
@@ -15,9 +17,9 @@ interface WatchedSocket {
   closedAtMs: number | null;
 }
 
-function rawSocket(port: number, firstBytes: string | null): Promise<WatchedSocket> {
+function rawSocket(port: number, firstBytes: string | null, localAddress = '127.0.0.1'): Promise<WatchedSocket> {
   return new Promise((resolve, reject) => {
-    const socket = trackSocket(net.connect(port, '127.0.0.1'));
+    const socket = trackSocket(net.connect({ port, host: '127.0.0.1', localAddress }));
     const watched: WatchedSocket = { socket, closedAtMs: null };
     socket.on('error', () => {});
     socket.once('close', () => (watched.closedAtMs = performance.now()));
@@ -41,36 +43,55 @@ function closedSummary(startMs: number, closedAt: (number | null)[]): string {
 /**
  * Opens raw TCP half-open sockets now and returns `finish`, which reports what became of them:
  * connections that never send a byte, and HTTP requests whose headers never end. Neither is a
- * WebSocket yet, so neither counts against maxConnections.
+ * WebSocket yet, so neither counts against maxConnections: the handshake deadline must end them.
  */
-export async function startRawHalfOpen(port: number): Promise<() => ProbeResult[]> {
+export async function startRawHalfOpen(port: number, caps: SignalingServerOptions): Promise<() => Promise<ProbeResult[]>> {
   const startedMs = performance.now();
   const silent = await Promise.all(Array.from({ length: HALF_OPEN_EACH }, () => rawSocket(port, null)));
   const slow = await Promise.all(Array.from({ length: HALF_OPEN_EACH }, () => rawSocket(port, 'GET /signal HTTP/1.1\r\nHost: 127.0.0.1\r\n')));
-  return () => {
+  return async () => {
+    const all = [...silent, ...slow];
+    await waitFor(() => all.every((s) => s.closedAtMs !== null), Math.max(0, startedMs + caps.handshakeTimeoutMs + 5_000 - performance.now()));
     const heldS = secondsSince(startedMs, performance.now());
+    const expected = `closed after handshakeTimeoutMs (${caps.handshakeTimeoutMs} ms)`;
     return [
       {
         name: 'half-open: silent TCP',
         sent: `${HALF_OPEN_EACH} TCP connections that never send a byte, watched for ${heldS}`,
-        expected: 'closed after a timeout; their number capped',
+        expected,
         observed: closedSummary(startedMs, silent.map((s) => s.closedAtMs)),
         answers: {},
-        pass: null,
+        pass: silent.every((s) => s.closedAtMs !== null),
       },
       {
         name: 'half-open: endless HTTP headers',
         sent: `${HALF_OPEN_EACH} connections that send "GET /signal HTTP/1.1" and one header, never the blank line, watched for ${heldS}`,
-        expected: "closed by Node's HTTP headers timeout (60 s, checked every 30 s)",
-        observed:
-          closedSummary(startedMs, slow.map((s) => s.closedAtMs)) +
-          (slow.every((s) => s.closedAtMs === null)
-            ? " (server.ts hands each socket to an http.Server that never listens itself, and Node runs its header-timeout checks only for a listening server)"
-            : ''),
+        expected,
+        observed: closedSummary(startedMs, slow.map((s) => s.closedAtMs)),
         answers: {},
-        pass: null,
+        pass: slow.every((s) => s.closedAtMs !== null),
       },
     ];
+  };
+}
+
+/** More silent TCP connections from one address than it may hold: the extra ones closed at once. */
+export async function socketsFromOneAddress(ctx: ProbeContext, port: number, extra = 10): Promise<ProbeResult> {
+  const attempts = ctx.caps.maxSocketsPerAddress + extra;
+  const startedMs = performance.now();
+  const sockets = await mapLimit(Array.from({ length: attempts }), 50, () => rawSocket(port, null, '127.0.2.1'));
+  // Well before the handshake deadline: only the refused ones can have closed.
+  await waitFor(() => sockets.filter((s) => s.closedAtMs !== null).length >= extra, Math.min(1_000, ctx.caps.handshakeTimeoutMs / 2));
+  const closedEarly = sockets.filter((s) => s.closedAtMs !== null).length;
+  const heldS = secondsSince(startedMs, performance.now());
+  for (const s of sockets) s.socket.destroy();
+  return {
+    name: 'raw sockets from one address',
+    sent: `${attempts} TCP connections that send nothing, from one address (127.0.2.1)`,
+    expected: `maxSocketsPerAddress (${ctx.caps.maxSocketsPerAddress}) held until the handshake deadline, the other ${extra} closed at once`,
+    observed: `${closedEarly} closed within ${heldS}, ${attempts - closedEarly} held`,
+    answers: {},
+    pass: closedEarly === extra,
   };
 }
 
@@ -122,11 +143,11 @@ export async function startSilentMembers(ctx: ProbeContext): Promise<{ settled: 
   };
 }
 
-/** Takes every free connection slot from this one client, and some more. */
+/** Takes every connection slot one address may hold, and some more. */
 export async function manyConnections(ctx: ProbeContext, extra = 20): Promise<ProbeResult> {
   const before = await ctx.serverCounts();
-  const attempts = ctx.caps.maxConnections - before.connections + extra;
-  const sockets = Array.from({ length: attempts }, () => new SignalingSocket(ctx.url));
+  const attempts = ctx.caps.maxConnectionsPerAddress + extra;
+  const sockets = Array.from({ length: attempts }, () => new SignalingSocket(ctx.url, { localAddress: '127.0.2.2' }));
   await mapLimit(sockets, 200, (s) => s.opened.catch(() => {}));
   await waitFor(() => sockets.every((s) => s.isOpen || s.refusedStatus !== null || s.closeInfo !== null), 3_000);
   const accepted = sockets.filter((s) => s.isOpen).length;
@@ -138,43 +159,69 @@ export async function manyConnections(ctx: ProbeContext, extra = 20): Promise<Pr
   const refused = [...refusedWith.values()].reduce((a, b) => a + b, 0);
   return {
     name: 'many connections from one client',
-    sent: `${attempts} WebSockets at once from one address (${before.connections} other connections open)`,
-    expected: `accepted up to maxConnections (${ctx.caps.maxConnections}) in total, the rest refused (HTTP 503) before the upgrade`,
+    sent: `${attempts} WebSockets at once from one address (127.0.2.2; ${before.connections} connections open from others)`,
+    expected: `accepted up to maxConnectionsPerAddress (${ctx.caps.maxConnectionsPerAddress}), the rest refused (HTTP 503) before the upgrade`,
     observed: `${accepted} accepted (server held ${held.connections}), ${refused} refused (${[...refusedWith].map(([status, n]) => `${n} × HTTP ${status}`).join(', ') || 'none'}); ${freed ? 'all closed again' : 'some would not close'}`,
     answers: Object.fromEntries([...refusedWith].map(([status, n]) => [`HTTP ${status}`, n])),
-    pass: held.connections === ctx.caps.maxConnections && refused === attempts - accepted && refusedWith.has(503) && freed,
+    pass: accepted === ctx.caps.maxConnectionsPerAddress && refused === extra && refusedWith.get(503) === extra && freed,
   };
 }
 
+/** Hosts one room from `localAddress`; true when welcomed. The socket is handed back to end it. */
+async function hostFrom(ctx: ProbeContext, localAddress: string, entry?: RoomEntry): Promise<{ socket: SignalingSocket; welcomed: boolean }> {
+  const socket = new SignalingSocket(ctx.url, { localAddress });
+  const welcomed = await socket.enter(entry ?? (await roomEntries()).host).then(() => true, () => false);
+  return { socket, welcomed };
+}
+
 /**
- * Fills the room table with owners that host and leave at once, then checks what a new owner,
- * and a worker joining a room opened before, get.
+ * Tries to fill the room table from single addresses: owners that host and leave at once (their
+ * rooms must go with them), and owners that host and drop their connection (their rooms wait for
+ * them, up to maxRoomsPerAddress per address); then checks that a new owner elsewhere, and a
+ * worker joining a room opened before, still get in.
  */
 export async function fillRoomTable(ctx: ProbeContext, earlierRoom: RoomEntry): Promise<ProbeResult> {
   const before = await ctx.serverCounts();
   const needed = ctx.caps.maxRooms - before.rooms;
-  const outcomes = await mapLimit(Array.from({ length: needed }), 50, async () => {
-    const socket = new SignalingSocket(ctx.url);
-    const welcomed = await socket.enter((await roomEntries()).host).then(() => true, () => false);
+  // Fewer at once than the address may hold rooms: each room is left before the next is opened.
+  const leavers = await mapLimit(Array.from({ length: needed }), Math.min(8, ctx.caps.maxRoomsPerAddress), async () => {
+    const { socket, welcomed } = await hostFrom(ctx, '127.0.2.3');
     await (welcomed ? socket.leave() : socket.closed);
     return welcomed;
   });
-  const hosted = outcomes.filter(Boolean).length;
-  const after = await ctx.serverCounts();
-  const latecomer = new SignalingSocket(ctx.url);
-  const latecomerIn = await latecomer.enter((await roomEntries()).host).then(() => true, () => false);
-  const worker = new SignalingSocket(ctx.url);
-  const workerIn = await worker.enter(earlierRoom).then(() => true, () => false);
+  const hostedAndLeft = leavers.filter(Boolean).length;
+  const afterLeavers = await ctx.serverCounts();
+
+  const droppers = [];
+  for (let i = 0; i < ctx.caps.maxRoomsPerAddress + 4; i++) {
+    const attempt = await hostFrom(ctx, '127.0.2.4');
+    attempt.socket.terminate(); // a page that crashed: its room waits roomIdleMs for it
+    await attempt.socket.closed;
+    droppers.push(attempt);
+  }
+  const kept = droppers.filter((d) => d.welcomed).length;
+  const refusedCodes = droppers.filter((d) => !d.welcomed).map((d) => d.socket.fatalError?.code ?? 'closed');
+  const afterDroppers = await ctx.serverCounts();
+
+  const latecomer = await hostFrom(ctx, '127.0.2.5');
+  const worker = await hostFrom(ctx, '127.0.2.6', earlierRoom);
   await Promise.all([
-    workerIn ? worker.leave() : within(worker.closed, 3_000, null),
-    latecomerIn ? latecomer.leave() : within(latecomer.closed, 3_000, null),
+    worker.welcomed ? worker.socket.leave() : within(worker.socket.closed, 3_000, null),
+    latecomer.welcomed ? latecomer.socket.leave() : within(latecomer.socket.closed, 3_000, null),
   ]);
+  const refusedAll = refusedCodes.length === 4 && refusedCodes.every((c) => c === 'ERR_SERVER_FULL');
   return {
     name: 'room table filled by one client',
-    sent: `${needed} connections that each host a new room and leave at once (${before.rooms} rooms existed)`,
-    expected: `no client can hold more than a few rooms; other owners can still open one`,
-    observed: `${hosted} rooms hosted and left, the server then held ${after.rooms}; a new owner got ${latecomer.fatalError?.code ?? 'welcomed'} (${describeClose(latecomer.closeInfo) ?? 'open'}); a worker joining an older room was ${workerIn ? 'welcomed' : 'refused'}. Rooms without an owner stay for roomIdleMs (${ctx.caps.roomIdleMs / 60_000} min)`,
-    answers: answersOf(latecomer),
-    pass: null,
+    sent: `${needed} owners from one address (127.0.2.3) that each host a new room and leave at once (${before.rooms} rooms existed); then ${droppers.length} from another (127.0.2.4) that host and drop their connection`,
+    expected: `rooms left by their owner go at once; an address holds at most maxRoomsPerAddress (${ctx.caps.maxRoomsPerAddress}) rooms; other owners can still open one`,
+    observed: `${hostedAndLeft} hosted and left, the server then held ${afterLeavers.rooms} rooms; of the droppers ${kept} kept a room, ${refusedCodes.length} refused (${refusedCodes.join(', ') || 'none'}), ${afterDroppers.rooms} rooms; a new owner elsewhere was ${latecomer.welcomed ? 'welcomed' : `refused (${latecomer.socket.fatalError?.code ?? describeClose(latecomer.socket.closeInfo)})`}; a worker joining an older room was ${worker.welcomed ? 'welcomed' : 'refused'}`,
+    answers: answersOf(...droppers.map((d) => d.socket), latecomer.socket),
+    pass:
+      hostedAndLeft === needed &&
+      afterLeavers.rooms === before.rooms &&
+      kept === ctx.caps.maxRoomsPerAddress &&
+      refusedAll &&
+      latecomer.welcomed &&
+      worker.welcomed,
   };
 }

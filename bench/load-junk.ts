@@ -159,32 +159,37 @@ async function floodInRoom(ctx: ProbeContext): Promise<ProbeResult> {
   };
 }
 
-/** Sends at `multiple` × the sustained rate for `seconds`: throttled, but is it ever cut off? */
-async function steadyOverRate(ctx: ProbeContext, multiple = 3, seconds = 4): Promise<ProbeResult> {
+/**
+ * Sends at `multiple` × the sustained rate for `seconds`: throttled once the burst is spent (2.5 s
+ * at 3×), then cut off after rateLimitGraceMs (10 s) of it.
+ */
+async function steadyOverRate(ctx: ProbeContext, multiple = 3, seconds = 15): Promise<ProbeResult> {
   const room = await liveRoom(ctx.url);
   const sender = await room.join();
   const perTick = Math.round((ctx.caps.ratePerSec * multiple) / 20);
   let sent = 0;
+  const startedMs = performance.now();
   for (let tick = 0; tick < seconds * 20 && sender.socket.isOpen; tick++) {
     for (let i = 0; i < perTick; i++) sender.socket.signal(room.ownerId, candidate(sent++, 0));
     await sleep(50);
   }
   await sleep(300);
   const open = sender.socket.isOpen;
+  const closedAfterMs = sender.socket.closeInfo ? sender.socket.closeInfo.atMs - startedMs : null;
   const relayed = room.owner.signalsReceived;
   await Promise.all([sender.socket.leave(), room.owner.leave()]);
   return {
     name: `steady ${multiple}× over the rate`,
     sent: `${sent} signals over ${seconds} s (${ctx.caps.ratePerSec * multiple}/s against ${ctx.caps.ratePerSec}/s)`,
-    expected: `about burst + rate × time relayed (${ctx.caps.rateBurst} + ${ctx.caps.ratePerSec} per second of sending), the rest refused`,
-    observed: `${relayed} relayed, ${sender.socket.errors.get('ERR_RATE_LIMITED')} ERR_RATE_LIMITED; the sender was ${open ? 'throttled but never disconnected (each accepted message resets the strike count)' : `disconnected (${describeClose(sender.socket.closeInfo)})`}`,
+    expected: `about burst + rate × time relayed (${ctx.caps.rateBurst} + ${ctx.caps.ratePerSec} per second of sending), the rest refused; disconnected (4000 ERR_RATE_LIMITED) once over the rate for rateLimitGraceMs (${ctx.caps.rateLimitGraceMs} ms)`,
+    observed: `${relayed} relayed, ${sender.socket.errors.get('ERR_RATE_LIMITED')} ERR_RATE_LIMITED; the sender was ${open ? 'throttled but never disconnected' : `disconnected (${describeClose(sender.socket.closeInfo)}) after ${((closedAfterMs ?? 0) / 1000).toFixed(1)} s of sending`}`,
     answers: answersOf(sender.socket),
-    pass: null,
+    pass: !open && sender.socket.closeInfo?.code === 4000 && sender.socket.closeInfo.reason === 'ERR_RATE_LIMITED' && relayed > ctx.caps.rateBurst,
   };
 }
 
-/** Arrays nested deeper than JSON.stringify can recurse, inside an otherwise valid signal. */
-async function deepNesting(ctx: ProbeContext, messages = 5): Promise<ProbeResult> {
+/** Arrays nested deeper than JSON.stringify can recurse, inside an otherwise valid signal; more of them than the strikes allow. */
+async function deepNesting(ctx: ProbeContext, messages = 60): Promise<ProbeResult> {
   const room = await liveRoom(ctx.url);
   const sender = await room.join();
   const depth = Math.floor((ctx.caps.maxMessageBytes - 200) / 2);
@@ -200,9 +205,9 @@ async function deepNesting(ctx: ProbeContext, messages = 5): Promise<ProbeResult
     name: 'deeply nested signal data',
     sent: `${messages} signals (${frame.length} bytes, under the size cap) whose data nests ${depth} arrays`,
     expected: 'refused at parse time like any malformed message; repeated, it closes the connection',
-    observed: `${sender.socket.errors.get('ERR_MALFORMED')} answered ERR_MALFORMED after the relay failed to re-serialise them (the server's catch-all); ${relayed} reached the owner; the sender ${senderOpen ? 'was never disconnected (no strike)' : 'was disconnected'}; the owner ${ownerFine ? 'unharmed' : 'harmed'}`,
+    observed: `${sender.socket.errors.get('ERR_MALFORMED')} answered ERR_MALFORMED (${sender.socket.lastErrors[0]?.message ?? 'no message'}); ${relayed} reached the owner; the sender ${senderOpen ? 'was never disconnected' : `was disconnected (${describeClose(sender.socket.closeInfo)})`}; the owner ${ownerFine ? 'unharmed' : 'harmed'}`,
     answers: answersOf(sender.socket),
-    pass: null,
+    pass: !senderOpen && sender.socket.closeInfo?.code === 4000 && relayed === 0 && ownerFine,
   };
 }
 

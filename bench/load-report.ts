@@ -23,7 +23,16 @@ export interface LoadReport {
   durationMs: number;
   /** The machine's 1-minute load average at the start and the end (other work shares the cores). */
   loadAverage: { start: number; end: number };
-  config: { rooms: number; workersPerRoom: number; steadyMs: number; roundMs: number; candidatesPerSide: number; openConcurrency: number };
+  config: {
+    rooms: number;
+    workersPerRoom: number;
+    steadyMs: number;
+    roundMs: number;
+    candidatesPerSide: number;
+    openConcurrency: number;
+    /** The loopback addresses the load rooms connect from, one per room. */
+    roomAddresses: string;
+  };
   caps: SignalingServerOptions;
   connect: { attempted: number; welcomed: number; roomFailures: number; firstFailure: string | null; rampMs: number; welcomeMs: Summary };
   relay: {
@@ -61,15 +70,22 @@ const CAP_MEANING: Record<string, string | undefined> = {
   maxPeersPerRoom: 'devices per room, owner included (`--max-peers`); one more join gets ERR_ROOM_FULL',
   maxMessageBytes: 'soft cap on one message (bytes); a larger one is refused with ERR_TOO_LARGE, the connection kept',
   maxRooms: 'rooms on the server, with or without their owner; a new owner beyond it gets ERR_SERVER_FULL',
+  maxRoomsPerAddress: 'rooms opened from one client address and still open (an owner taking its own room back opens none); beyond it ERR_SERVER_FULL',
   maxConnections: 'WebSocket connections on the server; the upgrade beyond it is answered HTTP 503',
+  maxConnectionsPerAddress: 'WebSocket connections from one client address; the upgrade beyond it is answered HTTP 503',
+  maxSockets: 'TCP connections of any kind (HTTP, TLS, WebSocket, not yet known); a new one beyond it is closed at once',
+  maxSocketsPerAddress: 'TCP connections of any kind from one client address; a new one beyond it is closed at once',
+  handshakeTimeoutMs: "a TCP connection must have sent its first request's headers (TLS handshake included) within this (ms), else it is closed",
   roomIdleMs: 'a room whose owner is away this long is closed and its workers told (ms)',
   helloTimeoutMs: 'a connection must host or join within this (ms), else ERR_HELLO_TIMEOUT and close 4000',
   heartbeatMs: 'WebSocket ping interval (ms); a connection that misses one pong is terminated',
   rateBurst: 'messages one connection may send at once (token bucket capacity)',
   ratePerSec: 'sustained text messages per second per connection; beyond it ERR_RATE_LIMITED',
+  rateLimitGraceMs: 'a connection refused for its rate with no quiet second in between for this long is closed (4000 ERR_RATE_LIMITED) (ms)',
   maxRelayFrameBytes: 'payload of one relayed (binary) frame; a larger one is refused with ERR_TOO_LARGE',
   relayBurstBytes: 'relayed bytes one connection may send at once; beyond it the server stops reading from it',
   relayBytesPerSec: 'sustained relayed bytes per second per connection; beyond it the server stops reading from it',
+  relayFrameMinBytes: 'each relayed frame counts as at least this many bytes against the two above, so tiny frames are capped by number too',
   maxRelayBufferedBytes: 'bytes queued toward one receiver; beyond it the server stops reading from its senders',
 };
 const NOT_CAPS: ReadonlySet<string> = new Set(['port']);
@@ -95,7 +111,8 @@ function capsTable(report: LoadReport): string[] {
     `| refused messages in a row (\`MAX_STRIKES\`, server.ts) | ${strikes ?? '?'} (observed) | the next refusal closes the connection (4000, reason = the error code); one accepted message resets the count |`,
     '| room id / join token / owner token | 22–64 / 43 / 43 base64url chars | anything else is ERR_MALFORMED; the server stores only SHA-256 of the tokens |',
     '| peer id | 8–32 base64url chars, 96 random bits | stamped by the server on every relayed signal; a client cannot choose its own |',
-    "| HTTP headers (Node's `headersTimeout`) | 60,000 ms, checked every 30 s | an HTTP request whose headers never end is closed (Node default, not set by the server) |",
+    '| nesting of a text message | 8 levels of arrays/objects | checked on the text before JSON.parse; deeper is ERR_MALFORMED (a strike) |',
+    "| idle HTTP connection | 5,000 ms between requests, 30,000 ms within one | Node's keepAliveTimeout, and the socket timeout the server sets (until the WebSocket upgrade) |",
   );
   return ['| cap | value | what it bounds |', '|---|---:|---|', ...rows];
 }
@@ -137,8 +154,9 @@ export function renderMarkdown(report: LoadReport): string {
     '',
     `The real signaling server (signaling/server.ts, default options, plain HTTP on 127.0.0.1) ran in a child process;`,
     `${config.rooms} rooms × ${config.workersPerRoom + 1} simulated pages (1 owner + ${config.workersPerRoom} workers) spoke its protocol with the \`ws\``,
-    `package, tokens derived as the page derives them: ${config.rooms - 1} rooms from one Node process (the load generator), one quiet room`,
-    `from a process of its own (below). For ${fmt(config.steadyMs / 1000, 0)} s every load room renegotiated with`,
+    `package, tokens derived as the page derives them: ${config.rooms - 1} rooms from one Node process (the load generator), each room from a`,
+    `loopback address of its own (${config.roomAddresses}: the server caps connections and rooms per address, as for the devices of one home),`,
+    `one quiet room from a process of its own on 127.0.0.1 (below). For ${fmt(config.steadyMs / 1000, 0)} s every load room renegotiated with`,
     `each of its workers every ${fmt(config.roundMs / 1000, 0)} s (rooms spread at random over the interval): the owner sends an offer and ${config.candidatesPerSide}`,
     `trickled host candidates, the worker answers the offer and trickles ${config.candidatesPerSide} of its own, shaped like simple-peer's signals`,
     '(a Chromium data-channel SDP of about 600 bytes, candidates of about 250). Then the junk and abuse below.',
@@ -174,7 +192,8 @@ export function renderMarkdown(report: LoadReport): string {
     '## Server memory',
     '',
     'From the server process (`process.memoryUsage()`, after a full GC where the phase says so) and `/proc/<pid>/status`',
-    '(RSS, and VmHWM for the peak). Rooms whose owner left stay until `roomIdleMs`, so they are still counted at the end.',
+    '(RSS, and VmHWM for the peak). A room whose owner left (`leave`) goes once no worker is in it; one whose owner dropped',
+    'its connection waits `roomIdleMs` for it (the abuse probes leave some of those), so they are still counted at the end.',
     'The server runs under tsx, as `npm start` runs it: the idle RSS includes that TypeScript loader.',
     '',
     ...memoryTable(report.memory),
@@ -182,15 +201,16 @@ export function renderMarkdown(report: LoadReport): string {
     '## Caps and limits',
     '',
     'Every numeric option of `DEFAULT_SERVER_OPTIONS` (signaling/server.ts) as this run used it, and the fixed limits.',
-    'There is no limit per client address: every cap above is per connection or for the whole server.',
+    'Per-address caps count the client\'s IP address (an IPv4 address seen through IPv6 counts as itself).',
     '',
     ...capsTable(report),
     '',
     '## Junk and abuse',
     '',
     'Each probe on sockets of its own, after the load (the raw TCP half-open sockets were opened before it and watched',
-    'to the end of the run). "pass" and "FAIL" are checks (a FAIL fails the run); "finding" is behaviour reported for',
-    'the maintainers: a missing cap, or a limit worth knowing.',
+    'until they closed); the per-address probes from loopback addresses of their own (127.0.2.x), the rest from 127.0.0.1.',
+    '"pass" and "FAIL" are checks (a FAIL fails the run); "finding" is behaviour reported for the maintainers: a missing',
+    'cap, or a limit worth knowing.',
     '',
     ...probeTable(report.probes),
     '',

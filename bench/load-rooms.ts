@@ -23,9 +23,9 @@ export async function roomEntries(): Promise<{ host: RoomEntry; join: RoomEntry 
 }
 
 /** Opens a socket and enters; records the time from the first byte to the welcome, in ms. */
-async function enter(url: string, entry: RoomEntry, welcomeMs: number[]): Promise<{ socket: SignalingSocket; peerId: string }> {
+async function enter(url: string, entry: RoomEntry, welcomeMs: number[], localAddress?: string): Promise<{ socket: SignalingSocket; peerId: string }> {
   const startedMs = performance.now();
-  const socket = new SignalingSocket(url);
+  const socket = new SignalingSocket(url, localAddress ? { localAddress } : {});
   const welcome = await socket.enter(entry);
   welcomeMs.push(performance.now() - startedMs);
   return { socket, peerId: welcome.peerId };
@@ -48,11 +48,11 @@ export class SimRoom {
     }
   }
 
-  /** The owner hosts first (as on the page), then the workers join together. */
-  static async open(url: string, workerCount: number, ledger: RelayLedger, welcomeMs: number[]): Promise<SimRoom> {
+  /** The owner hosts first (as on the page), then the workers join together; all from `localAddress` when given (one home). */
+  static async open(url: string, workerCount: number, ledger: RelayLedger, welcomeMs: number[], localAddress?: string): Promise<SimRoom> {
     const entries = await roomEntries();
-    const owner = await enter(url, entries.host, welcomeMs);
-    const workers = await Promise.all(Array.from({ length: workerCount }, () => enter(url, entries.join, welcomeMs)));
+    const owner = await enter(url, entries.host, welcomeMs, localAddress);
+    const workers = await Promise.all(Array.from({ length: workerCount }, () => enter(url, entries.join, welcomeMs, localAddress)));
     return new SimRoom(entries.join, owner, workers, ledger);
   }
 
