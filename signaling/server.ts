@@ -113,7 +113,7 @@ export const DEFAULT_SERVER_OPTIONS: SignalingServerOptions = {
 const MAX_STRIKES = 50;
 /** A rate-limited sender that goes this long without a refusal has stopped exceeding the rate. */
 const RATE_EPISODE_GAP_MS = 1_000;
-/** Idle keep-alive HTTP connections (static files) are closed after this. */
+/** An HTTP connection that stays silent this long within a request or response is closed (between requests Node allows 5 s). */
 const HTTP_IDLE_TIMEOUT_MS = 30_000;
 /** How often a page paused for a slow receiver is looked at again. */
 const RELAY_BACKLOG_POLL_MS = 10;
@@ -503,10 +503,7 @@ export async function createSignalingServer(overrides: Partial<SignalingServerOp
     sockets.add(socket);
     socketsByAddress.add(address);
     const key = connectionKey(socket);
-    handshakeDeadlines.set(
-      key,
-      setTimeout(() => socket.destroy(), opts.handshakeTimeoutMs),
-    );
+    handshakeDeadlines.set(key, setTimeout(() => socket.destroy(), opts.handshakeTimeoutMs));
     socket.once('close', () => {
       sockets.delete(socket);
       socketsByAddress.remove(address);
