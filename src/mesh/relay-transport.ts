@@ -10,6 +10,7 @@
 import type { SignalData } from 'simple-peer';
 import * as v from 'valibot';
 import { MeshError } from '../errors.ts';
+import { FrameInbox, MAX_EARLY_FRAMES } from './frame-inbox.ts';
 import { NONCE_PATTERN, newNonce, type ChannelBinding } from './channel-auth.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import { RELAY_SEAL_OVERHEAD_BYTES, RelaySealer } from './relay-crypto.ts';
@@ -64,8 +65,7 @@ export class RelayTransport implements PeerTransport {
   /** Bytes handed to `send` and not yet given to the server connection. */
   private sealing = 0;
   private queuedBytes = 0;
-  private frameHandler: ((frame: Uint8Array) => void) | null = null;
-  private earlyFrames: Uint8Array[] = [];
+  private readonly inbox = new FrameInbox(MAX_EARLY_FRAMES, (message) => this.finish(new MeshError('ERR_PROTOCOL', message)));
   private settle!: (error: MeshError | null) => void;
 
   constructor(private readonly options: RelayTransportOptions) {
@@ -120,22 +120,13 @@ export class RelayTransport implements PeerTransport {
     return this.sealing + this.options.port.bufferedAmount;
   }
 
+  /** The receiver of frames; frames that arrive before it is set are kept for it (see FrameInbox). */
   get onFrame(): ((frame: Uint8Array) => void) | null {
-    return this.frameHandler;
+    return this.inbox.onFrame;
   }
 
-  /** Frames opened before anyone listens are kept and handed over (as RtcTransport does). */
   set onFrame(handler: ((frame: Uint8Array) => void) | null) {
-    this.frameHandler = handler;
-    if (!handler || this.earlyFrames.length === 0) return;
-    queueMicrotask(() => {
-      const early = this.earlyFrames;
-      this.earlyFrames = [];
-      for (const frame of early) {
-        if (this.frameHandler !== handler) return;
-        handler(frame);
-      }
-    });
+    this.inbox.onFrame = handler;
   }
 
   send(frame: Uint8Array): void {
@@ -203,9 +194,7 @@ export class RelayTransport implements PeerTransport {
   }
 
   private deliver(frame: Uint8Array): void {
-    if (this.closed) return;
-    if (this.frameHandler && this.earlyFrames.length === 0) this.frameHandler(frame);
-    else this.earlyFrames.push(frame);
+    if (!this.closed) this.inbox.deliver(frame);
   }
 
   private finish(error: MeshError | null): void {
@@ -214,8 +203,7 @@ export class RelayTransport implements PeerTransport {
     this.settle(error ?? new MeshError('ERR_CONNECTION', 'the relay closed before it opened'));
     const onClose = this.onClose;
     this.onClose = null;
-    this.frameHandler = null;
-    this.earlyFrames = [];
+    this.inbox.clear();
     this.options.port.onFrame = null;
     this.options.port.onClose = null;
     this.options.port.close();

@@ -8,6 +8,7 @@
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import type { Instance as PeerInstance, SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
+import { FrameInbox, MAX_EARLY_FRAMES } from './frame-inbox.ts';
 import { fingerprintsOf, type ChannelBinding } from './channel-auth.ts';
 import type { PeerTransport } from './peer-transport.ts';
 
@@ -27,8 +28,6 @@ export interface RtcTransportOptions {
  */
 type PeerWithChannel = PeerInstance & { _channel?: RTCDataChannel | null; _pc?: RTCPeerConnection | null };
 
-/** Frames that may arrive before anyone listens (see `onFrame`); more means a misbehaving peer. */
-const MAX_EARLY_FRAMES = 256;
 
 export class RtcTransport implements PeerTransport {
   readonly relayed = false;
@@ -38,8 +37,7 @@ export class RtcTransport implements PeerTransport {
   private readonly peer: PeerWithChannel;
   private open = false;
   private closed = false;
-  private frameHandler: ((frame: Uint8Array) => void) | null = null;
-  private earlyFrames: Uint8Array[] = [];
+  private readonly inbox = new FrameInbox(MAX_EARLY_FRAMES, (message) => this.finish(new MeshError('ERR_PROTOCOL', message)));
 
   constructor(options: RtcTransportOptions) {
     this.peer = new SimplePeer({
@@ -77,41 +75,17 @@ export class RtcTransport implements PeerTransport {
     this.connected.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
   }
 
-  /**
-   * The receiver of frames. Frames that arrive before it is set are kept and handed over when
-   * it is: simple-peer emits 'connect' only after a getStats round trip, while the other side
-   * may already have sent its first message on the open channel.
-   */
+  /** The receiver of frames; frames that arrive before it is set are kept for it (see FrameInbox). */
   get onFrame(): ((frame: Uint8Array) => void) | null {
-    return this.frameHandler;
+    return this.inbox.onFrame;
   }
 
   set onFrame(handler: ((frame: Uint8Array) => void) | null) {
-    this.frameHandler = handler;
-    if (!handler || this.earlyFrames.length === 0) return;
-    // Hand over on a microtask: whoever set the handler (a link being constructed) finishes
-    // wiring its own listeners first. No data event can run in between.
-    queueMicrotask(() => {
-      const early = this.earlyFrames;
-      this.earlyFrames = [];
-      for (const frame of early) {
-        if (this.frameHandler !== handler) return;
-        handler(frame);
-      }
-    });
+    this.inbox.onFrame = handler;
   }
 
   private deliver(frame: Uint8Array): void {
-    if (this.closed) return;
-    if (this.frameHandler && this.earlyFrames.length === 0) {
-      this.frameHandler(frame);
-      return;
-    }
-    if (this.earlyFrames.length >= MAX_EARLY_FRAMES) {
-      this.finish(new MeshError('ERR_PROTOCOL', `the peer sent over ${MAX_EARLY_FRAMES} frames before the connection was set up`));
-      return;
-    }
-    this.earlyFrames.push(frame);
+    if (!this.closed) this.inbox.deliver(frame);
   }
 
   /** Feeds a signal relayed from the other side. Bad signals close the transport, never throw. */
@@ -177,8 +151,7 @@ export class RtcTransport implements PeerTransport {
     this.closed = true;
     const onClose = this.onClose;
     this.onClose = null;
-    this.frameHandler = null;
-    this.earlyFrames = [];
+    this.inbox.clear();
     this.peer.destroy();
     onClose?.(error);
   }
