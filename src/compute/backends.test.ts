@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { chooseBackend } from './backends.ts';
+import { chooseBackend, computesInFloat32 } from './backends.ts';
 
 describe('chooseBackend', () => {
   it('measures every candidate that starts and activates the fastest of them', async () => {
@@ -22,5 +22,20 @@ describe('chooseBackend', () => {
     const choice = await chooseBackend({ repetitions: 1 }, ['webgpu', 'cpu']);
     expect(choice.timingsMs['webgpu']).toBeNull();
     expect(choice.name).toBe('cpu');
+  });
+
+  it('never counts WebGL in half precision as computing in float32 (other backends always do)', () => {
+    // Not read through getBool: in Node, evaluating the flag tries to make a WebGL context.
+    const before = tf.env().getFlags()['WEBGL_RENDER_FLOAT32_ENABLED'];
+    try {
+      tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', false);
+      expect(computesInFloat32('webgl')).toBe(false);
+      for (const name of ['webgpu', 'wasm', 'cpu'] as const) expect(computesInFloat32(name)).toBe(true);
+      tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', true);
+      expect(computesInFloat32('webgl')).toBe(true);
+    } finally {
+      if (before === undefined) tf.env().reset();
+      else tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', before);
+    }
   });
 });

@@ -108,6 +108,17 @@ async function describeAdapter(name: BackendName): Promise<string | null> {
   return null;
 }
 
+/**
+ * Whether `name` computes in float32 here. TF.js's WebGL backend falls back to half-float textures
+ * on GPUs that cannot render to float32 (older phones): its results differ from the owner's by
+ * about 1e-3 relative, which breaks the exactness every scheme promises and would make the owner's
+ * result checks take an honest phone for a liar. Such a backend is never chosen by measurement
+ * (a user's override still stands). Read after `name` is active: WebGL sets the flag on start.
+ */
+export function computesInFloat32(name: BackendName): boolean {
+  return name !== 'webgl' || tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+}
+
 /** Chooses and activates a backend: the user's override if it starts, else the fastest measured. */
 export async function chooseBackend(options: BackendOptions = {}, candidates = candidateBackends()): Promise<BackendChoice> {
   if (options.override && (await activateBackend(options.override, options))) {
@@ -115,7 +126,8 @@ export async function chooseBackend(options: BackendOptions = {}, candidates = c
   }
   const timingsMs: Partial<Record<BackendName, number | null>> = {};
   for (const name of candidates) {
-    timingsMs[name] = (await activateBackend(name, options)) ? await timeConvolution(options.repetitions ?? 3).catch(() => null) : null;
+    const usable = (await activateBackend(name, options)) && computesInFloat32(name);
+    timingsMs[name] = usable ? await timeConvolution(options.repetitions ?? 3).catch(() => null) : null;
   }
   const measured = candidates.filter((n) => typeof timingsMs[n] === 'number');
   if (measured.length === 0) throw new Error('modnn-web: no TF.js backend could run a convolution in this browser');
