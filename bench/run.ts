@@ -99,7 +99,12 @@ class ExactnessError extends Error {}
 type Extra = Omit<Partial<Sample>, 'request'>;
 
 /** A request as the sections write it: workers by index into the room's workers (peer ids can change on a rejoin). */
-type BenchRequest = Omit<ClassifyRequest, 'workers'> & { seed: number; use?: number[] };
+type BenchRequest = Omit<ClassifyRequest, 'workers'> & {
+  seed: number;
+  use?: number[];
+  /** The owner page's own result checks (the product's default); otherwise none. */
+  checks?: boolean;
+};
 
 /** Runs every section and returns the raw results; throws ExactnessError when an answer differs. */
 async function measure(config: Config, sandbox: Sandbox, results: BenchResults, only: 'full' | null): Promise<void> {
@@ -110,7 +115,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
 
   /** One classification, checked against the owner alone on the same image, recorded. */
   async function run(room: Room, section: string, label: string, request: BenchRequest, extra: Extra = {}): Promise<Sample> {
-    const { use, ...rest } = request;
+    const { use, checks, ...rest } = request;
     if (recover) {
       // A worker was dropped or failed: wait until it has rejoined (it does by itself), then forget its failure.
       await room.refreshPeers(90_000);
@@ -121,7 +126,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
     const model = rest.model ?? config.model;
     // Result checks off unless a configuration asks for them: the paper's schemes have none, and a
     // check is the owner recomputing a share, which would blur the comparison (section 7 measures them).
-    const s = await room.classify({ verify: false, ...rest, model, ...(workers ? { workers } : {}) });
+    const s = await room.classify({ ...(checks ? {} : { verify: false }), ...rest, model, ...(workers ? { workers } : {}) });
     const key = `${model}#${request.seed}`;
     if (!reference.has(key) && s.devices.length === 1) reference.set(key, { top1: s.top[0]?.index ?? -1, logits: s.logits });
     const against = reference.get(key);
@@ -222,7 +227,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
     }
     // The product's default: a random tenth of the workers' results recomputed on the owner, at most
     // a tenth of the image's FLOPs (crypto draws, so no worker can tell which).
-    const checked = await series(room, 'full', 'auto-checked', { model, scheme: 'auto', use, fc: 'owner', verify: { fraction: 0.1, budget: 0.1 } }, extra, false, full.images);
+    const checked = await series(room, 'full', 'auto-checked', { model, scheme: 'auto', use, fc: 'owner', checks: true }, extra, false, full.images);
     line.push(`auto with result checks ${checked.toFixed(0)} ms (${(alone / checked).toFixed(2)}×)`);
     for (const scheme of full.onceSchemes) {
       const m = (await run(room, 'full', scheme, { model, scheme, use, fc: 'owner', maxFusedDepth: 1, seed: 1 }, extra)).totalMs;

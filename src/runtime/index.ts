@@ -10,7 +10,7 @@ export { runTileSliceOnBands, cropSliceInputs, runFcSlice, addFcPartial, finishF
 
 // Over the mesh
 export { OwnerRuntime, seededRandom } from './owner-runtime.ts';
-export type { DeadlineOptions, InferenceResult, InferOptions, OwnerRuntimeOptions, TaskTrace, VerificationSummary, VerifyOptions, WorkerPort } from './owner-runtime.ts';
+export type { DeadlineOptions, InferenceResult, OwnerRuntimeOptions, TaskTrace, WorkerPort } from './owner-runtime.ts';
 export { WorkerExecutor, resolveZooModel, loadPackage, defaultResolver, fetchServedModel, workerWeights } from './worker-executor.ts';
 export type { LoadedModel, ModelFetcher, ModelResolver, WorkerExecutorOptions, WorkerStats } from './worker-executor.ts';
 export { browserModelStore, memoryModelStore } from './model-store.ts';
@@ -19,7 +19,7 @@ export { RuntimeMethod, infoReplySchema, modelKeyOf, parseReply } from './protoc
 export type { ModelSpec } from './protocol.ts';
 export { RuntimeError } from './errors.ts';
 export type { RuntimeErrorCode } from './errors.ts';
-export { Classifier, DEFAULT_VERIFY, INPUT_PRIVACY, SCHEMES } from './classifier.ts';
-export type { Classification, ClassifierOptions, ClassifyOptions, Exposure, OwnerMeshLike, Scheme } from './classifier.ts';
+export { Classifier, SCHEMES } from './classifier.ts';
+export type { Classification, ClassifierOptions, ClassifyOptions, OwnerMeshLike, Scheme } from './classifier.ts';
 export type { WorkerProfile } from './protocol.ts';
 export type { Profiler } from './worker-executor.ts';
