@@ -454,7 +454,8 @@ export class OwnerRuntime {
       .filter((s) => ctx.usable(s.device))
       .map((slice) => ({ slice, bytes: slice.inputs.reduce((sum, i) => sum + rectSize(i.rect) * (full(i.nodeId).shape[2] ?? 1) * 4, 0) }))
       .sort((a, b) => b.bytes - a.bytes);
-    const pending = new Map<TileSlice, { reply: Promise<{ output: Tensor3D; entry: TaskTrace }>; checked: boolean }>();
+    const flopsOf = new Map(step.slices.map((slice) => [slice, sliceCost(model.graph, slice).flops]));
+    const pending = new Map<TileSlice, { reply: Promise<{ output: Tensor3D; data: Float32Array; entry: TaskTrace }>; checked: boolean }>();
     for (const { slice } of remote) {
       const port = ctx.usable(slice.device) as WorkerPort;
       const bands = cropSliceInputs(tf, slice, full);
@@ -464,7 +465,7 @@ export class OwnerRuntime {
       let sendEndMs: number | null = null;
       const onSent = () => (sendEndMs = this.now() - ctx.start);
       // Drawn before the result is back: nothing the worker sends can change whether it is checked.
-      const checked = this.pickCheck(ctx, sliceCost(model.graph, slice).flops);
+      const checked = this.pickCheck(ctx, flopsOf.get(slice) as number);
       pending.set(slice, {
         checked,
         reply: settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned), onSent }).then(
@@ -478,9 +479,10 @@ export class OwnerRuntime {
             }
             if (!allFinite(tile.data)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a tile with NaN or infinite values');
             const meta = replyTiming(reply.meta);
-            const entry: TaskTrace = { step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' };
+            const entry: TaskTrace = { step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: flopsOf.get(slice) as number, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' };
             ctx.trace.push(entry);
-            return { output: tf.tensor3d(tile.data as Float32Array, [h, w, c]), entry };
+            // The values are kept beside the tensor: a check compares them without reading the tensor back.
+            return { output: tf.tensor3d(tile.data as Float32Array, [h, w, c]), data: tile.data as Float32Array, entry };
           },
         )),
       });
@@ -491,23 +493,23 @@ export class OwnerRuntime {
       const t0 = this.now() - ctx.start;
       tiles.push({ slice, output: await local(slice) });
       const t1 = this.now() - ctx.start;
-      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: sliceCost(model.graph, slice).flops, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
+      ctx.trace.push({ step: index, kind: 'spatial', device: slice.device, deviceId: ctx.plan.devices[slice.device]?.id ?? '?', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops: flopsOf.get(slice) as number, layers: slice.nodes.length, bytesOut: 0, bytesIn: 0, outcome: slice.device === 0 ? 'ok' : 'local-fallback' });
     }
     // The owner's copies of the results it checks, computed while the workers still compute theirs.
     const expected = new Map<TileSlice, Tensor3D>();
     for (const [slice, { checked }] of pending) if (checked) expected.set(slice, await local(slice));
     for (const [slice, { reply }] of pending) {
       const own = expected.get(slice);
-      let got: { output: Tensor3D; entry: TaskTrace };
+      let got: { output: Tensor3D; data: Float32Array; entry: TaskTrace };
       try {
         got = await reply;
       } catch (err) {
-        tiles.push({ slice, output: await this.fallback(index, 'spatial', slice.device, err, ctx, sliceCost(model.graph, slice).flops, () => own ?? local(slice)) });
+        tiles.push({ slice, output: await this.fallback(index, 'spatial', slice.device, err, ctx, flopsOf.get(slice) as number, () => own ?? local(slice)) });
         continue;
       }
       ctx.checks.summary.results++;
       const deviceId = got.entry.deviceId;
-      if (own && !this.judge(ctx, index, deviceId, (await got.output.data()) as Float32Array, (await own.data()) as Float32Array)) {
+      if (own && !this.judge(ctx, index, deviceId, got.data, (await own.data()) as Float32Array)) {
         got.output.dispose();
         Object.assign(got.entry, { outcome: 'local-fallback', error: ctx.failed.get(deviceId) });
         tiles.push({ slice, output: own });

@@ -86,9 +86,10 @@ export type ModelSpec = v.InferOutput<typeof modelSpecSchema>;
 export function modelKeyOf(spec: ModelSpec): string {
   if (spec.kind === 'package') return `package:${spec.hash}`;
   if (spec.kind === 'served') return `served:${spec.hash}`;
-  const options = Object.entries(spec.options as Record<string, unknown>)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, value]) => `${k}=${JSON.stringify(value)}`)
+  const opts = spec.options as Record<string, unknown>;
+  const options = Object.keys(opts)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(opts[k])}`)
     .join(',');
   return `${spec.kind}:${spec.name}(${options})`;
 }
