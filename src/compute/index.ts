@@ -1,5 +1,5 @@
 /** compute/: TF.js backends (choice by measurement) and capability profiling. Knows nothing of peers. */
-export { BACKEND_NAMES, activateBackend, candidateBackends, chooseBackend, computesInFloat32, timeConvolution } from './backends.ts';
+export { BACKEND_NAMES, activateBackend, candidateBackends, chooseBackend, timeConvolution } from './backends.ts';
 export type { BackendChoice, BackendName, BackendOptions } from './backends.ts';
 export { fitLinear, profileCompute } from './profile.ts';
 export type { ComputeProfile, ProfileOptions, ProfileSample } from './profile.ts';

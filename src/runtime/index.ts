@@ -6,7 +6,7 @@
 // The reference: a plan run slice by slice on one device
 export { executePlan, executeWhole, runTileSlice } from './local-executor.ts';
 export type { ExecuteOptions } from './local-executor.ts';
-export { runTileSliceOnBands, cropSliceInputs, runFcSlice, addFcPartial, finishFc } from './local-executor.ts';
+export { cropSliceInputs, runFcSlice, addFcPartial, finishFc } from './local-executor.ts';
 
 // Over the mesh
 export { OwnerRuntime, seededRandom } from './owner-runtime.ts';

@@ -103,8 +103,11 @@ describe('model packages over the links', () => {
     const first = new Uint8Array([1, 2, 3, 4]);
     const second = new Uint8Array([5, 6, 7, 8, 9, 10]);
     const [hashA, hashB] = [await contentHash(first), await contentHash(second)];
-    // Asking for a 512 MiB package allocates nothing yet; a second missing package replaces it.
+    // Asking for a 512 MiB package allocates nothing yet (the bytes held grow with the parts that
+    // arrive); a second missing package replaces it.
+    const heldBefore = process.memoryUsage().arrayBuffers;
     await expect(load(hashA, 512 * 1024 * 1024)).rejects.toMatchObject({ code: 'ERR_MODEL_MISSING' });
+    expect(process.memoryUsage().arrayBuffers - heldBefore).toBeLessThan(64 * 1024 * 1024);
     await expect(load(hashB, second.byteLength)).rejects.toMatchObject({ code: 'ERR_MODEL_MISSING' });
     await expect(part(hashA, 0, 512 * 1024 * 1024, first)).rejects.toThrow(/no upload/);
     expect(await part(hashB, 0, second.byteLength, second.subarray(0, 4))).toMatchObject({ meta: { received: 4, complete: false } });
