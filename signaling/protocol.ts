@@ -228,6 +228,8 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
  * the server (sealed end to end by the pages: src/mesh/relay-crypto.ts).
  */
 export const RELAY_HEADER_MAX_BYTES = 1 + 32;
+/** Largest relayed payload the server passes on by default (a 256 KiB chunk with its page-side header and seal fits); the pages keep their sealed frames under it. */
+export const RELAY_MAX_FRAME_BYTES = 256 * 1024 + 1024;
 const PEER_ID_BYTES = /^[A-Za-z0-9_-]{8,32}$/;
 
 export function encodeRelayFrame(peerId: string, payload: Uint8Array): Uint8Array<ArrayBuffer> {

@@ -15,6 +15,7 @@ import { TokenBucket } from './rate-limit.ts';
 import { Rooms, newPeerId, type Member } from './rooms.ts';
 import {
   RELAY_HEADER_MAX_BYTES,
+  RELAY_MAX_FRAME_BYTES,
   SIGNALING_PROTOCOL_VERSION,
   decodeRelayFrame,
   encodeRelayFrame,
@@ -101,7 +102,7 @@ export const DEFAULT_SERVER_OPTIONS: SignalingServerOptions = {
   rateBurst: 100,
   ratePerSec: 20,
   rateLimitGraceMs: 10_000,
-  maxRelayFrameBytes: 256 * 1024 + 1024,
+  maxRelayFrameBytes: RELAY_MAX_FRAME_BYTES,
   relayBurstBytes: 16 * 1024 * 1024,
   relayBytesPerSec: 32 * 1024 * 1024,
   relayFrameMinBytes: 16 * 1024,

@@ -17,7 +17,6 @@ export { memoryTransportPair } from './transport.ts';
 export type { FrameTransport } from './transport.ts';
 export type { PeerTransport, PeerTransportFactory, PeerTransportOptions, RelayMode, RelayOptions } from './peer-transport.ts';
 export { DEFAULT_RELAY_OPTIONS } from './peer-transport.ts';
-export { RELAY_MAX_FRAME_BYTES } from './relay-transport.ts';
 
 // Membership
 export { PeerSession, APP_VERSION } from './session.ts';

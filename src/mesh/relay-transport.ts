@@ -9,6 +9,7 @@
  */
 import type { SignalData } from 'simple-peer';
 import * as v from 'valibot';
+import { RELAY_MAX_FRAME_BYTES } from '../../signaling/protocol.ts';
 import { MeshError } from '../errors.ts';
 import { FrameInbox, MAX_EARLY_FRAMES } from './frame-inbox.ts';
 import { NONCE_PATTERN, newNonce, type ChannelBinding } from './channel-auth.ts';
@@ -37,8 +38,6 @@ export interface RelayTransportOptions {
   connectTimeoutMs?: number;
 }
 
-/** Largest frame the server relays (a 256 KiB chunk with its header and seal fits). Documented in README. */
-export const RELAY_MAX_FRAME_BYTES = 256 * 1024 + 1024;
 /** Received frames waiting to be opened; more means the peer floods us. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /** WebSockets have no buffered-amount-low event: drains are polled this often. */
