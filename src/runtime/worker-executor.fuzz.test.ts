@@ -213,12 +213,28 @@ describe('worker executor fuzz (seeded)', () => {
   // A corrupted geometry is refused up front (tileSliceMisfit), before TF.js allocates what it claims.
   it('200 spatial requests with a corrupted slice geometry: refused with RuntimeError before any compute', async () => {
     const valid = validRequests().filter((r) => (r.meta as { method: string }).method === RuntimeMethod.Spatial);
+    // The geometry a request carries, without the device index (which the worker does not use).
+    const geometry = (meta: unknown): string => {
+      const slice = (meta as { slice?: unknown } | null)?.slice;
+      if (slice === null || typeof slice !== 'object' || Array.isArray(slice)) return JSON.stringify(slice ?? null);
+      const { device: _device, ...rest } = slice as Record<string, unknown>;
+      return JSON.stringify(rest);
+    };
+    let changed = 0;
+    const tensorsBefore = tf.memory().numTensors;
     await fc.assert(
       fc.asyncProperty(hostileRequestArb(true), async (c) => {
-        await outcome(build(c, valid));
+        const req = build(c, valid);
+        const result = await outcome(req);
+        if ('meta' in c) return;
+        if (geometry(req.meta) === geometry((valid[c.which % valid.length] as IncomingMessage).meta)) return;
+        changed++;
+        expect(result).toBe('refused');
       }),
       { seed: SEED + 1, numRuns: 200 },
     );
+    expect(changed).toBeGreaterThan(50); // the check above really ran (99 of the 200 seeded cases change the geometry)
+    expect(tf.memory().numTensors - tensorsBefore).toBeLessThan(64);
   });
 
   // Methods are looked up among the executor's own: an Object.prototype member is no method.
