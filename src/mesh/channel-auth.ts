@@ -12,6 +12,7 @@
  *
  * Pure functions over WebCrypto (browsers and Node 20 alike).
  */
+import { base64url, fromBase64url, joinKeyMaterial, utf8 } from './encoding.ts';
 
 /** What a transport can tell about the channel under it, each side as it sees it. */
 export interface ChannelBinding {
@@ -37,17 +38,6 @@ const COMMIT_LABEL = 'modnn-web/nonce-commit/v1';
 export const NONCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 export const DIGEST_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
-
-export const base64url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
-
 /** 128 fresh random bits, base64url. */
 export const newNonce = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));
 
@@ -65,7 +55,7 @@ export function fingerprintsOf(sdp: string): string | null {
 
 /** The HMAC key of the proofs, derived from the join key with its own label (HKDF-SHA-256). */
 export async function channelAuthKey(joinKey: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey('raw', utf8(joinKey), 'HKDF', false, ['deriveKey']);
+  const material = await joinKeyMaterial(joinKey);
   return crypto.subtle.deriveKey(
     { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8(KEY_LABEL) },
     material,

@@ -8,6 +8,8 @@
  *
  * Sealed frame: [counter: u64 big-endian][ciphertext][16-byte tag].
  */
+import { joinKeyMaterial, utf8 } from './encoding.ts';
+
 export const RELAY_SEAL_OVERHEAD_BYTES = 8 + 16;
 const LABEL = 'modnn-web/relay/v1';
 
@@ -17,8 +19,6 @@ export type RelayRole = 'owner' | 'worker';
 export class RelayCryptoError extends Error {
   override name = 'RelayCryptoError';
 }
-
-const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
 
 async function directionKey(material: CryptoKey, salt: Uint8Array<ArrayBuffer>, from: RelayRole, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
   return crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info: utf8(`${LABEL}/from-${from}`) }, material, { name: 'AES-GCM', length: 256 }, false, [usage]);
@@ -36,7 +36,7 @@ export class RelaySealer {
 
   /** Keys for `role`'s side of the session whose nonces are `ownerNonce` and `workerNonce`. */
   static async create(joinKey: string, role: RelayRole, ownerNonce: string, workerNonce: string): Promise<RelaySealer> {
-    const material = await crypto.subtle.importKey('raw', utf8(joinKey), 'HKDF', false, ['deriveKey']);
+    const material = await joinKeyMaterial(joinKey);
     const salt = utf8(JSON.stringify([ownerNonce, workerNonce]));
     const peer: RelayRole = role === 'owner' ? 'worker' : 'owner';
     const [sendKey, receiveKey] = await Promise.all([directionKey(material, salt, role, 'encrypt'), directionKey(material, salt, peer, 'decrypt')]);

@@ -2,6 +2,8 @@
  * Room credentials, made on the owner's page. The join key travels only in the link's URL
  * fragment (never sent to the server by the browser); the server sees a hash derived from it.
  */
+import { base64url, utf8 } from './encoding.ts';
+
 export interface RoomCredentials {
   roomId: string;
   /** Shared with workers through the QR code / link. */
@@ -10,9 +12,6 @@ export interface RoomCredentials {
   ownerSecret: string;
 }
 
-const base64url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
 const randomToken = (bytes = 16): string => base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 
 export function newRoomCredentials(): RoomCredentials {
@@ -20,7 +19,7 @@ export function newRoomCredentials(): RoomCredentials {
 }
 
 async function derive(label: string, secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`modnn-web/${label}/v1:${secret}`));
+  const digest = await crypto.subtle.digest('SHA-256', utf8(`modnn-web/${label}/v1:${secret}`));
   return base64url(new Uint8Array(digest));
 }
 
