@@ -19,9 +19,9 @@ const WRAPPER = path.join(root, 'scripts', 'bench-chromium.sh');
  * message crosses several of its processes, all in the quota); longer only where the kernel's
  * minimum quota of 1 ms needs it (a phone below 10% of a core).
  */
-const CFS_PERIOD_US = Number(process.env['MODNN_BENCH_CFS_PERIOD_US'] ?? 10_000);
+const CFS_PERIOD_US = 10_000;
 const MIN_QUOTA_US = 1_000;
-export const cfsPeriodUs = (fraction: number): number => Math.max(CFS_PERIOD_US, Math.ceil(MIN_QUOTA_US / fraction));
+const cfsPeriodUs = (fraction: number): number => Math.max(CFS_PERIOD_US, Math.ceil(MIN_QUOTA_US / fraction));
 /** The bridge of the shaped topology and its subnet (phones get .10, .11, …). */
 const BRIDGE = 'mbbr0';
 const SUBNET = '10.77.0';
@@ -34,13 +34,6 @@ export interface LinkShape {
   rate: string;
 }
 
-/** cpu.stat of a cgroup: CFS periods, how many of them hit the quota, and the time spent throttled. */
-export interface CpuStat {
-  periods: number;
-  throttled: number;
-  throttledMs: number;
-}
-
 export interface Phone {
   name: string;
   browser: Browser;
@@ -49,8 +42,6 @@ export interface Phone {
   /** The phone's CPU quota as a fraction of one core. */
   cpuFraction: number;
   setCpuFraction(fraction: number): void;
-  /** The kernel's throttling counters of the phone's cgroup (cpu.stat). */
-  cpuStat(): CpuStat;
 }
 
 /**
@@ -83,7 +74,7 @@ export class Sandbox {
   }
 
   /** A CPU cgroup capped at `fraction` of one core. */
-  cpuGroup(name: string, fraction: number): { path: string; set(fraction: number): void; stat(): CpuStat } {
+  cpuGroup(name: string, fraction: number): { path: string; set(fraction: number): void } {
     const dir = path.join(CPU_ROOT, `${this.prefix}-${name}`);
     mkdirSync(dir);
     this.cgroups.add(dir);
@@ -94,15 +85,7 @@ export class Sandbox {
       writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(f * period)));
     };
     set(fraction);
-    const stat = (): CpuStat => {
-      const fields = new Map<string, number>();
-      for (const line of readFileSync(path.join(dir, 'cpu.stat'), 'utf8').split('\n')) {
-        const [key, value] = line.split(' ');
-        if (key && value) fields.set(key, Number(value));
-      }
-      return { periods: fields.get('nr_periods') ?? 0, throttled: fields.get('nr_throttled') ?? 0, throttledMs: (fields.get('throttled_time') ?? 0) / 1e6 };
-    };
-    return { path: dir, set, stat };
+    return { path: dir, set };
   }
 
   /** The bridge in this process's network namespace that shaped phones hang off. */
@@ -181,7 +164,6 @@ export class Sandbox {
         group.set(fraction);
         phone.cpuFraction = fraction;
       },
-      cpuStat: () => group.stat(),
     };
     return phone;
   }
