@@ -111,7 +111,6 @@ const ms0 = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)}` : '–');
 const x2 = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
 const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 const mb = (bytes: number) => (bytes >= 1e5 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
-const kbOrMb = mb;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const COLORS: Record<string, string> = { bodp: '#d62728', grid: '#7f7f7f', fused: '#1f77b4', auto: '#2ca02c', ideal: '#000000', capacity: '#9467bd', replan: '#1f77b4', kept: '#d62728' };
@@ -210,10 +209,10 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   for (const link of links) {
     const counts = [...new Set(measured.filter((s) => s.section === 'curve' && s.link === link).map((s) => s.workers))].filter((n) => n > 0).sort((a, b) => a - b);
     for (const n of counts) {
-      const alone = pick((s) => s.section === 'curve' && s.link === link && s.label === 'owner alone' && (s.request['workers'] === undefined) && sampleN(s) === n);
+      const alone = pick((s) => s.section === 'curve' && s.link === link && s.label === 'owner alone' && s.workers === n);
       if (!alone) continue;
       const byScheme: Record<string, Group | null> = {};
-      for (const scheme of schemes) byScheme[scheme] = pick((s) => s.section === 'curve' && s.link === link && s.label === scheme && sampleN(s) === n);
+      for (const scheme of schemes) byScheme[scheme] = pick((s) => s.section === 'curve' && s.link === link && s.label === scheme && s.workers === n);
       curve.push({ link, n, alone, byScheme });
     }
   }
@@ -286,8 +285,10 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   // ---- Numbers for the summary.
   const loop = links.includes('loopback') ? 'loopback' : (links[0] ?? 'loopback');
   const shaped = links.find((l) => l !== 'loopback');
-  const at = (link: string | undefined, n: number, scheme: string) => (link ? speedup(rowAt(link, n) as CurveRow, scheme) : null);
-  const safeAt = (link: string | undefined, n: number, scheme: string) => (link && rowAt(link, n) ? at(link, n, scheme) : null);
+  const safeAt = (link: string | undefined, n: number, scheme: string) => {
+    const row = link ? rowAt(link, n) : undefined;
+    return row ? speedup(row, scheme) : null;
+  };
   const workerCounts = [...new Set(curve.filter((c) => c.link === loop).map((c) => c.n))];
   const nMax = Math.max(...workerCounts, 0);
   const best = (link: string | undefined, n: number) => {
@@ -369,7 +370,7 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   md.push(`| Heterogeneous workers (${r.config.heteroSlowdowns.join('×, ')}× slower than the owner): biased vs equal split | BODP's premise (no number given) | equal split ${x2(heteroGain('fused'))} the biased split's time with fused blocks${Number.isFinite(heteroGain('bodp')) ? `, ${x2(heteroGain('bodp'))} with BODP per layer` : ''} | ${verdict(heteroBest >= 1.3, 'target biased ≥ 1.3× faster')} |`);
   md.push(`| Mesh tax: owner + 1 worker doing all the work vs owner alone | — | fused blocks: ${x2(tax('fused').ratio)} the owner-alone time; BODP per layer: ${x2(tax('bodp').ratio)} | ${verdict(tax('fused').ratio <= 1.15, 'target ≤ 1.15×')} |`);
   const m = fcRows['msccFgcp'], o = fcRows['outputSplit'], w = fcRows['owner'];
-  md.push(`| Sparse FC: MSCC + FGCP vs output split | MoDNN: MSCC + FGCP cut FC traffic and memory per device | FC bytes per image ${m ? kbOrMb(m.bytes) : '–'} vs ${o ? kbOrMb(o.bytes) : '–'}; FC time ${m ? ms0(m.ms.median) : '–'} vs ${o ? ms0(o.ms.median) : '–'} ms (owner only ${w ? ms0(w.ms.median) : '–'} ms); largest worker's FC weights ${m ? kbOrMb(m.maxWorkerMem) : '–'} vs ${o ? kbOrMb(o.maxWorkerMem) : '–'} (owner alone holds ${w ? kbOrMb(w.ownerMem) : '–'}) | ${m && o ? (m.bytes < o.bytes ? 'fewer bytes than the output split' : 'not fewer bytes here') : '–'} |`);
+  md.push(`| Sparse FC: MSCC + FGCP vs output split | MoDNN: MSCC + FGCP cut FC traffic and memory per device | FC bytes per image ${m ? mb(m.bytes) : '–'} vs ${o ? mb(o.bytes) : '–'}; FC time ${m ? ms0(m.ms.median) : '–'} vs ${o ? ms0(o.ms.median) : '–'} ms (owner only ${w ? ms0(w.ms.median) : '–'} ms); largest worker's FC weights ${m ? mb(m.maxWorkerMem) : '–'} vs ${o ? mb(o.maxWorkerMem) : '–'} (owner alone holds ${w ? mb(w.ownerMem) : '–'}) | ${m && o ? (m.bytes < o.bytes ? 'fewer bytes than the output split' : 'not fewer bytes here') : '–'} |`);
   if (liveRe.length) md.push(`| Live re-planning after a worker slows 8× | — (ours; EdgeLD re-balances per layer offline) | before ${ms0(liveBefore)} ms; last 3 images after: ${ms0(liveSteady(liveRe))} ms re-planning${liveKept.length ? ` vs ${ms0(liveSteady(liveKept))} ms with the plan kept` : ''} | ${liveKept.length ? (liveSteady(liveRe) < liveSteady(liveKept) ? 're-planning recovers' : 'no gain measured') : 'see below'} |`);
   md.push('');
 
@@ -432,7 +433,7 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   for (const [name, label] of [['owner', 'owner only'], ['outputSplit', 'output split (x broadcast)'], ['msccFgcp', 'MSCC + FGCP']] as const) {
     const f = fcRows[name];
     if (!f) continue;
-    md.push(`| ${label} | ${ms0(f.ms.median)} (${ms0(f.ms.min)}–${ms0(f.ms.max)}) | ${kbOrMb(f.bytes)} | ${f.messages} | ${kbOrMb(f.ownerMem)} | ${kbOrMb(f.maxWorkerMem)} | ${kbOrMb(f.total)} |`);
+    md.push(`| ${label} | ${ms0(f.ms.median)} (${ms0(f.ms.min)}–${ms0(f.ms.max)}) | ${mb(f.bytes)} | ${f.messages} | ${mb(f.ownerMem)} | ${mb(f.maxWorkerMem)} | ${mb(f.total)} |`);
   }
   md.push('', `These Dense layers are the benchmark model's (${fcWords(r.config.model)}); the paper-size fc6/fc7 (25088 × 4096 and 4096 × 4096 at 4%) are planned, not run, in [partition.md](partition.md): there MSCC + FGCP moves about half the activation bytes of the output split on fc6 and holds 1.8–2.8% of the dense layer per worker.`, '');
 
@@ -516,9 +517,6 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
   }
 }
 
-function sampleN(s: Sample): number {
-  return s.workers;
-}
 function toPoint(sp: { median: number; lo: number; hi: number } | null): { y: number; lo?: number; hi?: number } {
   return sp ? { y: sp.median, lo: sp.lo, hi: sp.hi } : { y: Number.NaN };
 }
@@ -539,12 +537,15 @@ function spanOfKind(s: Sample, kind: string): number {
   }
   return total;
 }
+function totalFlops(s: Sample): number {
+  return Object.values(s.perDevice).reduce((a, d) => a + d.flops, 0);
+}
 function deviceShare(s: Sample, peerId: string): number {
-  const total = Object.values(s.perDevice).reduce((a, d) => a + d.flops, 0);
+  const total = totalFlops(s);
   return total > 0 ? (s.perDevice[peerId]?.flops ?? 0) / total : 0;
 }
 function flopShares(s: Sample): string {
-  const total = Object.values(s.perDevice).reduce((a, d) => a + d.flops, 0);
+  const total = totalFlops(s);
   return s.devices.map((id) => pct((s.perDevice[id]?.flops ?? 0) / Math.max(1, total))).join(', ');
 }
 function compactSteps(steps: string): string {
