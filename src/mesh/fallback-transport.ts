@@ -27,8 +27,6 @@ export class FallbackTransport implements PeerTransport {
   private closeHandler: ((error: MeshError | null) => void) | null = null;
   private settle!: (error: MeshError | null) => void;
   private directTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Why the owner gave up on the direct link (null while it has not). */
-  fallbackReason: string | null = null;
 
   constructor(private readonly options: FallbackTransportOptions) {
     this.connected = new Promise<void>((resolve, reject) => {
@@ -42,7 +40,8 @@ export class FallbackTransport implements PeerTransport {
     }
     this.startDirect();
     if (options.mode === 'auto') {
-      this.directTimer = setTimeout(() => this.fallBack(`no direct link within ${options.directTimeoutMs} ms`), options.directTimeoutMs);
+      // No direct link in time: relay instead.
+      this.directTimer = setTimeout(() => this.fallBack(), options.directTimeoutMs);
     }
   }
 
@@ -121,7 +120,7 @@ export class FallbackTransport implements PeerTransport {
       () => this.adopt(direct),
       (err: MeshError) => {
         if (this.direct !== direct || this.closed) return;
-        if (this.options.initiator && this.options.mode === 'auto') this.fallBack(err.message.replace(/^modnn-web: /, ''));
+        if (this.options.initiator && this.options.mode === 'auto') this.fallBack();
         else this.finish(err);
       },
     );
@@ -139,9 +138,8 @@ export class FallbackTransport implements PeerTransport {
   }
 
   /** The owner gives up on the direct link and relays instead. */
-  private fallBack(why: string): void {
+  private fallBack(): void {
     if (this.closed || this.active || this.relay) return;
-    this.fallbackReason = why;
     this.dropDirect();
     this.startRelay();
   }

@@ -78,8 +78,6 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private readonly options: SignalingClientOptions;
   /** Relay lanes by peer id; they end with the socket, since peer ids do. */
   private readonly relayPorts = new Map<string, RelayPort>();
-  /** Relayed frames for no lane (a peer that just went): counted, not kept. */
-  unroutedRelayFrames = 0;
 
   constructor(
     private readonly url: string,
@@ -153,11 +151,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const frame = decodeRelayFrame(bytes);
     const port = frame ? this.relayPorts.get(frame.peerId) : undefined;
-    if (!frame || !port?.onFrame) {
-      this.unroutedRelayFrames++;
-      return;
-    }
-    port.onFrame(frame.payload);
+    // A frame for no lane (a peer that just went) is dropped.
+    if (frame && port?.onFrame) port.onFrame(frame.payload);
   }
 
   private connect(): void {
