@@ -44,7 +44,7 @@ export { capability, computeMs, messageMs, predictOwnerOnly, predictStep, refres
 export type { DeviceMeasurement, DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
 export { planInference, planSteps } from './planner.ts';
 export type { ExcludedDevice, Plan, PlannedStep, PlannerOptions } from './planner.ts';
-export { privateUnitCount } from './privacy.ts';
+export { pixelNodes, privateUnitCount } from './privacy.ts';
 export type { InputPrivacy } from './privacy.ts';
 
 // Report (issue 3): pure; the caller supplies the clock and writes the file

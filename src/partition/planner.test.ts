@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ModelGraph } from '../model/index.ts';
-import { buildMobileNetV2, buildVgg16 } from '../model/index.ts';
+import { TopologyBuilder, buildMobileNetV2, buildVgg16, lowerModelJson } from '../model/index.ts';
 import type { DeviceProfile } from './cost.ts';
 import type { PartitionError } from './errors.ts';
 import type { PlannerOptions } from './planner.ts';
@@ -218,6 +218,20 @@ describe('input privacy (ownerFirstUnits)', () => {
     expect(names(smallVgg.graph, privateUnitCount(smallVgg.graph, 'firstBlock'))).toEqual(['block1_conv1', 'block1_conv2', 'block1_pool']);
     // The zero padding only copies pixels: it cannot be where the owner stops.
     expect(names(mobileNet.graph, privateUnitCount(mobileNet.graph, 'firstLayer'))).toEqual(['Conv1_pad', 'Conv1_relu']);
+  });
+
+  it('privateUnitCount keeps every layer that reads a pooled copy of the image, not just the image itself', () => {
+    // input → conv a → conv b → conv c → add(c, pool(input)): the pooled image is still pixels.
+    const b = new TopologyBuilder('skip-from-pooled-image');
+    const input = b.input('input', [8, 8, 3]);
+    const conv = (name: string, from: string, stride = 1) =>
+      b.layer('Conv2D', name, { filters: 3, kernel_size: [3, 3], strides: [stride, stride], padding: 'same', dilation_rate: [1, 1], activation: 'relu', use_bias: true }, [from]);
+    const pooled = b.layer('MaxPooling2D', 'pooled_image', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, [input]);
+    const c = conv('conv_c', conv('conv_b', conv('conv_a', input), 2));
+    const graph = lowerModelJson(b.build(b.layer('Add', 'skip', {}, [c, pooled])));
+    const names = layerUnits(graph).slice(0, privateUnitCount(graph, 'firstLayer')).flatMap((u) => u.nodeIds.map((id) => graph.nodes[id]?.name));
+    expect(names).toContain('skip');
+    expect(names).toContain('pooled_image');
   });
 
   const privacyCases: [string, ModelGraph, PlannerOptions, InputPrivacy][] = [

@@ -16,9 +16,19 @@ export type InputPrivacy = 'off' | 'firstLayer' | 'firstBlock';
 const transforms = (graph: ModelGraph, unit: LayerUnit): boolean => unit.nodeIds.some((id) => (graph.nodes[id]?.weights.length ?? 0) > 0);
 
 /**
+ * The nodes whose output is still the image: the input, and every node without weights that
+ * reads only such nodes (padding, pooling, reshapes move or drop pixels, they do not hide them).
+ */
+export function pixelNodes(graph: ModelGraph): Set<number> {
+  const pixels = new Set<number>([graph.inputId]);
+  for (const node of graph.nodes) if (node.weights.length === 0 && node.inputs.length > 0 && node.inputs.every((i) => pixels.has(i))) pixels.add(node.id);
+  return pixels;
+}
+
+/**
  * Layer units (as `layerUnits` counts them) the owner must run for `privacy`. Never fewer than
- * reach the last unit that reads the input node itself: a skip connection from the image would
- * otherwise send pixels to a worker.
+ * reach the last unit that reads the image (`pixelNodes`): a skip connection from the image, or
+ * from a padded or pooled copy of it, would otherwise send pixels to a worker.
  */
 export function privateUnitCount(graph: ModelGraph, privacy: InputPrivacy): number {
   if (privacy === 'off') return 0;
@@ -34,6 +44,7 @@ export function privateUnitCount(graph: ModelGraph, privacy: InputPrivacy): numb
     });
     if (shrinks >= 0) kept = Math.max(kept, shrinks + 1);
   }
-  const readsInput = units.map((u, i) => (u.nodeIds.some((id) => graph.nodes[id]?.inputs.includes(graph.inputId)) ? i : -1));
+  const pixels = pixelNodes(graph);
+  const readsInput = units.map((u, i) => (u.nodeIds.some((id) => graph.nodes[id]?.inputs.some((input) => pixels.has(input))) ? i : -1));
   return Math.max(kept, Math.max(...readsInput) + 1);
 }

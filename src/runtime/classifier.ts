@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
-import { planInference, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
+import { pixelNodes, planInference, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { RuntimeError } from './errors.ts';
 import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, parseReply, profileReplySchema, type ModelSpec, type WorkerProfile } from './protocol.ts';
@@ -107,8 +107,7 @@ export interface Exposure {
 }
 
 function exposureOf(plan: Plan, graph: ModelGraph): Exposure | null {
-  const pixels = new Set<number>([graph.inputId]);
-  for (const node of graph.nodes) if (node.weights.length === 0 && node.inputs.length > 0 && node.inputs.every((i) => pixels.has(i))) pixels.add(node.id);
+  const pixels = pixelNodes(graph);
   let first: { layer: number; sent: number } | null = null;
   let image = false;
   for (const { step } of plan.steps) {
