@@ -12,10 +12,12 @@ export const SIGNALING_PROTOCOL_VERSION = 1;
 /** Room ids, join tokens and owner tokens are base64url strings of at least 128 random bits. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Peer ids, stamped by the server (96 random bits, base64url); also the header of a relay frame. */
+const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{8,32}$/;
 
 const roomIdSchema = v.pipe(v.string(), v.regex(ID_PATTERN, 'room id must be 22–64 base64url characters'));
 const tokenSchema = v.pipe(v.string(), v.regex(TOKEN_PATTERN, 'token must be 43 base64url characters (SHA-256)'));
-const peerIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/, 'peer id is malformed'));
+const peerIdSchema = v.pipe(v.string(), v.regex(PEER_ID_PATTERN, 'peer id is malformed'));
 const protocolSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /**
@@ -230,10 +232,9 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
 export const RELAY_HEADER_MAX_BYTES = 1 + 32;
 /** Largest relayed payload the server passes on by default (a 256 KiB chunk with its page-side header and seal fits); the pages keep their sealed frames under it. */
 export const RELAY_MAX_FRAME_BYTES = 256 * 1024 + 1024;
-const PEER_ID_BYTES = /^[A-Za-z0-9_-]{8,32}$/;
 
 export function encodeRelayFrame(peerId: string, payload: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (!PEER_ID_BYTES.test(peerId)) throw new RangeError(`encodeRelayFrame: malformed peer id ${JSON.stringify(peerId)}`);
+  if (!PEER_ID_PATTERN.test(peerId)) throw new RangeError(`encodeRelayFrame: malformed peer id ${JSON.stringify(peerId)}`);
   const out = new Uint8Array(1 + peerId.length + payload.byteLength);
   out[0] = peerId.length;
   for (let i = 0; i < peerId.length; i++) out[1 + i] = peerId.charCodeAt(i);
@@ -246,6 +247,6 @@ export function decodeRelayFrame(bytes: Uint8Array): { peerId: string; payload: 
   const length = bytes[0];
   if (length === undefined || bytes.byteLength < 1 + length) return null;
   const peerId = String.fromCharCode(...bytes.subarray(1, 1 + length));
-  if (!PEER_ID_BYTES.test(peerId)) return null;
+  if (!PEER_ID_PATTERN.test(peerId)) return null;
   return { peerId, payload: bytes.subarray(1 + length) };
 }
