@@ -4,7 +4,7 @@
  * larger, dark on a light background) goes through the real file input and preprocessing.
  */
 import { expect, openRoom, test } from './fixtures.ts';
-import { fashionSamples, photoOf, type FashionSample } from './images.ts';
+import { fashionSamples, maxAbsDiff, photoOf, sampleValues, type FashionSample } from './images.ts';
 
 interface Summary {
   top: { index: number; label: string; probability: number }[];
@@ -22,14 +22,14 @@ test('held-out test images get their true labels in the browser, alone and acros
 
   const run = (values: number[], scheme: string) => owner.evaluate(([v, s]) => (window as unknown as { modnn: Api }).modnn.classify({ model: 'clothing', values: v, scheme: s }), [values, scheme] as const);
   for (const sample of samples) {
-    const values = Array.from(Buffer.from(sample.pixelsBase64, 'base64'), (b) => b / 255);
+    const values = sampleValues(sample);
     const alone = await run(values, 'owner');
     expect.soft(alone.top[0]?.label, `t10k #${sample.index}`).toBe(sample.name);
     const mesh = await run(values, 'fused');
     expect(mesh.failed).toEqual([]);
     expect(mesh.devices.length).toBeGreaterThan(1);
     expect.soft(mesh.top[0]?.label, `t10k #${sample.index} across the mesh`).toBe(sample.name);
-    expect.soft(Math.max(...mesh.logits.map((v, i) => Math.abs(v - (alone.logits[i] as number))))).toBeLessThan(1e-4);
+    expect.soft(maxAbsDiff(mesh.logits, alone.logits)).toBeLessThan(1e-4);
   }
 
   // A "photo" of the first sample through the file input and the preprocessing.

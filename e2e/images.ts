@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 
 export interface FashionSample {
   index: number;
@@ -16,6 +16,20 @@ const fixturePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Held-out Fashion-MNIST test images with their true labels (see the file's selection rule). */
 export async function fashionSamples(): Promise<FashionSample[]> {
   return (JSON.parse(await readFile(fixturePath, 'utf8')) as { samples: FashionSample[] }).samples;
+}
+
+/** The model's input for a data-set image: its 28×28 grey levels scaled to 0..1 (fails on any other size). */
+export function sampleValues(sample: FashionSample | undefined): number[] {
+  expect(sample, 'a Fashion-MNIST sample').toBeDefined();
+  const values = Array.from(Buffer.from(sample!.pixelsBase64, 'base64'), (b) => b / 255);
+  expect(values, `t10k #${sample!.index}: pixels`).toHaveLength(28 * 28);
+  return values;
+}
+
+/** The largest |a[i] − b[i]| of two equally long vectors (fails when their lengths differ). */
+export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.reduce((max, v, i) => Math.max(max, Math.abs(v - (b[i] as number))), 0);
 }
 
 /** A "photo" of a data-set image: 10× larger, dark garment on a light background, as a PNG. */

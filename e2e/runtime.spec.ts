@@ -4,6 +4,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, openRoom, test } from './fixtures.ts';
+import { maxAbsDiff } from './images.ts';
 
 interface Summary {
   top: { index: number; probability: number }[];
@@ -18,11 +19,6 @@ type Request = { model: string; scheme: string; seed?: number };
 const classify = (owner: Page, request: Request): Promise<Summary> =>
   owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<Summary> } }).modnn.classify(r), request);
 
-
-function maxAbsDiff(a: number[], b: number[]): number {
-  expect(a.length).toBe(b.length);
-  return a.reduce((max, v, i) => Math.max(max, Math.abs(v - (b[i] as number))), 0);
-}
 
 // Same backend (WASM) on every page, so only the order of float additions differs.
 const TOLERANCE = 1e-4;

@@ -6,6 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, openRoom, test } from './fixtures.ts';
+import { maxAbsDiff } from './images.ts';
 
 const servedDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'models', 'e2e-served');
 
@@ -49,6 +50,6 @@ test('a served model is loaded by every worker from the server, with the owner-a
   expect(mesh.failed).toEqual([]);
   expect(mesh.devices).toHaveLength(3);
   expect(mesh.trace.some((t) => t.device > 0 && t.outcome === 'ok')).toBe(true);
-  expect(mesh.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - (alone.logits[i] as number))), 0)).toBeLessThan(1e-4);
+  expect(maxAbsDiff(mesh.logits, alone.logits)).toBeLessThan(1e-4);
   expect(mesh.modelBytesSent).toEqual({});
 });

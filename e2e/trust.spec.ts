@@ -5,7 +5,7 @@
  * server's WebSocket with the same answer as the owner alone.
  */
 import { expect, openRoom, test } from './fixtures.ts';
-import { fashionSamples } from './images.ts';
+import { fashionSamples, maxAbsDiff, sampleValues } from './images.ts';
 
 interface Summary {
   top: { label: string }[];
@@ -55,7 +55,7 @@ test('relay forced: owner + 2 workers classify through the server with the same 
   for (const worker of workers) expect(codes).toContain(await worker.locator('[data-field="auth-code"]').textContent());
 
   const sample = (await fashionSamples())[0]!;
-  const values = Array.from(Buffer.from(sample.pixelsBase64, 'base64'), (b) => b / 255);
+  const values = sampleValues(sample);
   const run = (scheme: string) => owner.evaluate(([v, s]) => (window as unknown as { modnn: Api }).modnn.classify({ model: 'clothing', values: v, scheme: s }), [values, scheme] as const);
   const alone = await run('owner');
   const framesBefore = server.relayStats().frames;
@@ -65,5 +65,5 @@ test('relay forced: owner + 2 workers classify through the server with the same 
   expect(server.relayStats().frames).toBeGreaterThan(framesBefore); // the image's work went through the server
   expect(mesh.top[0]?.label).toBe(alone.top[0]?.label);
   expect(mesh.top[0]?.label).toBe(sample.name);
-  expect(Math.max(...mesh.logits.map((v, i) => Math.abs(v - (alone.logits[i] as number))))).toBeLessThan(1e-4);
+  expect(maxAbsDiff(mesh.logits, alone.logits)).toBeLessThan(1e-4);
 });
