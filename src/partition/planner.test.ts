@@ -221,13 +221,14 @@ describe('input privacy (ownerFirstUnits)', () => {
   });
 
   it('privateUnitCount keeps every layer that reads a pooled copy of the image, not just the image itself', () => {
-    // input → conv a → conv b → conv c → add(c, pool(input)): the pooled image is still pixels.
+    // input → conv a → conv b → conv c → add(c, pool(pool(input))): the twice-pooled image is still pixels.
     const b = new TopologyBuilder('skip-from-pooled-image');
     const input = b.input('input', [8, 8, 3]);
     const conv = (name: string, from: string, stride = 1) =>
       b.layer('Conv2D', name, { filters: 3, kernel_size: [3, 3], strides: [stride, stride], padding: 'same', dilation_rate: [1, 1], activation: 'relu', use_bias: true }, [from]);
-    const pooled = b.layer('MaxPooling2D', 'pooled_image', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, [input]);
-    const c = conv('conv_c', conv('conv_b', conv('conv_a', input), 2));
+    const pool = (name: string, from: string) => b.layer('MaxPooling2D', name, { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, [from]);
+    const pooled = pool('pooled_image', pool('half_image', input));
+    const c = conv('conv_c', conv('conv_b', conv('conv_a', input, 2), 2));
     const graph = lowerModelJson(b.build(b.layer('Add', 'skip', {}, [c, pooled])));
     const names = layerUnits(graph).slice(0, privateUnitCount(graph, 'firstLayer')).flatMap((u) => u.nodeIds.map((id) => graph.nodes[id]?.name));
     expect(names).toContain('skip');
