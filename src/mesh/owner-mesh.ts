@@ -231,20 +231,20 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
   }
 
   private connect(peerId: string): void {
+    // Connections start from signaling events, so there is a server connection; a retry timer
+    // must not throw if there were none.
+    const signaling = this.signaling;
+    if (!signaling) return;
     const current = this.entries.get(peerId);
     if (this.closed || (current && current.view.state !== 'gone')) return;
     this.attempts.set(peerId, (this.attempts.get(peerId) ?? 0) + 1);
-    const onSignal = (data: SignalData) => this.signaling?.sendSignal(peerId, data);
-    const signaling = this.signaling;
+    const onSignal = (data: SignalData) => signaling.sendSignal(peerId, data);
     const transport = new FallbackTransport({
       ...DEFAULT_RELAY_OPTIONS,
       ...this.options.relay,
       initiator: true,
       createDirect: () => this.options.createTransport({ initiator: true, iceServers: this.welcome?.iceServers ?? [], onSignal }),
-      createRelay: () => {
-        if (!signaling) throw new MeshError('ERR_SIGNALING', 'no server connection to relay through');
-        return new RelayTransport({ initiator: true, joinKey: this.options.credentials.joinKey, port: signaling.relayPort(peerId), onSignal });
-      },
+      createRelay: () => new RelayTransport({ initiator: true, joinKey: this.options.credentials.joinKey, port: signaling.relayPort(peerId), onSignal }),
     });
     const entry: Entry = {
       transport,
