@@ -205,8 +205,6 @@ export class Classifier {
   private readonly measured = new Map<string, DeviceProfile>();
   /** Workers that failed or were late: given no more work (a reconnect gives them a new id). */
   private readonly suspended = new Map<string, string>();
-  /** Workers whose profile failed on the latest image, with why (they are left out of it). */
-  private readonly unprofiled = new Map<string, string>();
   /** Each worker's profile once it answered (for displays), by peer id. */
   private readonly answeredProfiles = new Map<string, WorkerProfile>();
   /** Bytes of weights a worker must hold for this model (its convolutions; FC slices come with plans). */
@@ -243,8 +241,7 @@ export class Classifier {
     const candidates = scheme === 'owner' ? [] : this.options.mesh.readyPeers().filter(allowed);
     const tooSmall = candidates.filter((p) => memoryBudget(p) < this.workerWeightBytes);
     const peers = candidates.filter((p) => !tooSmall.includes(p));
-    this.unprofiled.clear();
-    const profiled = await this.profilePeers(peers);
+    const { profiled, unprofiled } = await this.profilePeers(peers);
     const initial: DeviceProfile[] = [
       { id: 'owner', ...this.options.ownerProfile, bandwidthBytesPerMs: Number.MAX_SAFE_INTEGER, wakeMs: 0, memoryBytes: 4e9 },
       ...profiled.map(({ peer, profile }) => ({
@@ -281,7 +278,7 @@ export class Classifier {
       devices: plan.devices.map((d) => d.id),
       excluded: [
         ...tooSmall.map((p) => ({ deviceId: p.peerId, reason: `this model’s weights need ${mb(this.workerWeightBytes)}; the device offers about ${mb(memoryBudget(p))} (a quarter of its memory)` })),
-        ...[...this.unprofiled].map(([deviceId, reason]) => ({ deviceId, reason: `could not be measured for this model: ${reason}` })),
+        ...unprofiled.map(({ deviceId, reason }) => ({ deviceId, reason: `could not be measured for this model: ${reason}` })),
         ...plan.excluded.map((e) => ({ ...e })),
       ],
       scheme,
@@ -305,8 +302,13 @@ export class Classifier {
     await this.profilePeers(this.options.mesh.readyPeers().filter((p) => !this.suspended.has(p.peerId) && memoryBudget(p) >= this.workerWeightBytes));
   }
 
-  /** Each ready worker's backend and capability on this model, asked once and kept. */
-  private async profilePeers(peers: readonly PeerView[]): Promise<{ peer: PeerView; profile: WorkerProfile }[]> {
+  /**
+   * Each ready worker's backend and capability on this model, asked once and kept; the workers
+   * whose profile failed, with why (left out of this image). Per call: two classifications at
+   * once must not mix their reasons.
+   */
+  private async profilePeers(peers: readonly PeerView[]): Promise<{ profiled: { peer: PeerView; profile: WorkerProfile }[]; unprofiled: { deviceId: string; reason: string }[] }> {
+    const unprofiled: { deviceId: string; reason: string }[] = [];
     const results = await Promise.all(
       peers.map(async (peer) => {
         let profile = this.workerProfiles.get(peer.peerId);
@@ -327,12 +329,12 @@ export class Classifier {
           return { peer, profile: await profile };
         } catch (err) {
           // A worker that cannot even profile is left out of this image, and says why.
-          this.unprofiled.set(peer.peerId, (err as Error).message ?? String(err));
+          unprofiled.push({ deviceId: peer.peerId, reason: (err as Error).message ?? String(err) });
           return null;
         }
       }),
     );
-    return results.filter((r): r is { peer: PeerView; profile: WorkerProfile } => r !== null);
+    return { profiled: results.filter((r): r is { peer: PeerView; profile: WorkerProfile } => r !== null), unprofiled };
   }
 
   /**
