@@ -1,4 +1,5 @@
 /** The planner's choice in words a person reads at a glance, from a classification's summary. */
+import type { Classification } from '../runtime/index.ts';
 
 export interface PlanFacts {
   scheme: 'auto' | 'bodp' | 'fused' | 'grid' | 'owner';
@@ -35,10 +36,8 @@ export function describePlan(f: PlanFacts): string {
 }
 
 /** What a plan sends to workers (the classifier's `exposure`), and the privacy setting it ran with. */
-export interface ExposureFacts {
-  exposure: { firstLayer: string; sentLayer: string; shape: readonly number[]; image: boolean } | null;
-  privacy: 'off' | 'firstLayer' | 'firstBlock';
-}
+/** What left the device, as the classifier reports it. */
+export type ExposureFacts = Pick<Classification, 'exposure' | 'privacy'>;
 
 const CAVEAT = 'Feature maps can still reveal something about the image.';
 
