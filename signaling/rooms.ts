@@ -52,9 +52,25 @@ const sameHash = (a: Buffer, b: Buffer): boolean => a.length === b.length && tim
 /** A fresh random peer id (96 bits, base64url). */
 export const newPeerId = (): string => randomBytes(12).toString('base64url');
 
+/** How many of something each address holds. */
+export class PerAddress {
+  private readonly counts = new Map<string, number>();
+  get(address: string): number {
+    return this.counts.get(address) ?? 0;
+  }
+  add(address: string): void {
+    this.counts.set(address, this.get(address) + 1);
+  }
+  remove(address: string): void {
+    const left = this.get(address) - 1;
+    if (left > 0) this.counts.set(address, left);
+    else this.counts.delete(address);
+  }
+}
+
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
-  private readonly roomsByAddress = new Map<string, number>();
+  private readonly roomsByAddress = new PerAddress();
 
   constructor(
     private readonly rules: RoomRules,
@@ -83,7 +99,7 @@ export class Rooms {
       if (this.rooms.size >= this.rules.maxRooms) {
         return { ok: false, code: 'ERR_SERVER_FULL', message: `The server already holds ${this.rules.maxRooms} rooms; try again later.` };
       }
-      if ((this.roomsByAddress.get(member.address) ?? 0) >= this.rules.maxRoomsPerAddress) {
+      if (this.roomsByAddress.get(member.address) >= this.rules.maxRoomsPerAddress) {
         return {
           ok: false,
           code: 'ERR_SERVER_FULL',
@@ -101,7 +117,7 @@ export class Rooms {
         lastActiveMs: this.now(),
       };
       this.rooms.set(room.id, room);
-      this.roomsByAddress.set(member.address, (this.roomsByAddress.get(member.address) ?? 0) + 1);
+      this.roomsByAddress.add(member.address);
     }
     room.owner = member;
     room.ownerLeft = false;
@@ -216,8 +232,6 @@ export class Rooms {
 
   private remove(room: Room): void {
     this.rooms.delete(room.id);
-    const left = (this.roomsByAddress.get(room.hostAddress) ?? 1) - 1;
-    if (left > 0) this.roomsByAddress.set(room.hostAddress, left);
-    else this.roomsByAddress.delete(room.hostAddress);
+    this.roomsByAddress.remove(room.hostAddress);
   }
 }

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenBucket } from './rate-limit.ts';
-import { Rooms, newPeerId, type Member } from './rooms.ts';
+import { PerAddress, Rooms, newPeerId, type Member } from './rooms.ts';
 import {
   RELAY_HEADER_MAX_BYTES,
   RELAY_MAX_FRAME_BYTES,
@@ -192,22 +192,6 @@ const isLoopback = (address: string | undefined): boolean =>
 
 /** One key per client address: an IPv4 client seen through an IPv6 socket counts as itself. */
 const addressKey = (address: string | undefined): string => (address ?? 'unknown').replace(/^::ffff:(?=\d+\.)/, '');
-
-/** How many of something each address holds. */
-class PerAddress {
-  private readonly counts = new Map<string, number>();
-  get(address: string): number {
-    return this.counts.get(address) ?? 0;
-  }
-  add(address: string): void {
-    this.counts.set(address, this.get(address) + 1);
-  }
-  remove(address: string): void {
-    const left = this.get(address) - 1;
-    if (left > 0) this.counts.set(address, left);
-    else this.counts.delete(address);
-  }
-}
 
 /** The TCP connection under a request, whether plain or TLS: both ends of it name it. */
 const connectionKey = (socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string =>
