@@ -53,21 +53,35 @@ export const test = base.extend<Fixtures>({
 export { expect };
 
 /**
+ * A new device that opens the owner's join link (after `initScript`, when given, is installed on
+ * it); resolves once the owner lists one more ready worker than before.
+ */
+export async function joinWorker(
+  newDevice: Fixtures['newDevice'],
+  owner: Page,
+  joinUrl: string,
+  { label = 'worker', initScript, emulate, timeout = 60_000 }: { label?: string; initScript?: () => void; emulate?: BrowserContextOptions; timeout?: number } = {},
+): Promise<Page> {
+  const ready = owner.locator('tr.peer[data-state="ready"]');
+  const before = await ready.count();
+  const page = await newDevice(label, emulate ? { emulate } : {});
+  if (initScript) await page.addInitScript(initScript);
+  await page.goto(joinUrl);
+  await expect(ready).toHaveCount(before + 1, { timeout });
+  return page;
+}
+
+/**
  * An owner page and `workers` worker pages joined through its link, each a separate device;
  * resolves once the owner lists every worker as ready.
  */
 export async function openRoom(newDevice: Fixtures['newDevice'], baseUrl: string, workers: number, emulate?: BrowserContextOptions): Promise<{ owner: Page; workers: Page[] }> {
-  const device = (label: string) => newDevice(label, emulate ? { emulate } : {});
-  const owner = await device('owner');
+  const owner = await newDevice('owner', emulate ? { emulate } : {});
   await owner.goto(baseUrl);
   await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
   const joinUrl = await owner.locator('input.join-link').inputValue();
   const pages: Page[] = [];
-  for (let i = 0; i < workers; i++) {
-    const page = await device(`worker ${i + 1}`);
-    await page.goto(joinUrl);
-    pages.push(page);
-  }
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers, { timeout: 60_000 });
+  for (let i = 0; i < workers; i++) pages.push(await joinWorker(newDevice, owner, joinUrl, { label: `worker ${i + 1}`, ...(emulate ? { emulate } : {}) }));
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers);
   return { owner, workers: pages };
 }

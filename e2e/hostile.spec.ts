@@ -7,9 +7,9 @@
  * image gets the owner-alone answer.
  */
 import type { Page } from '@playwright/test';
-import { expect, openRoom, test, type Fixtures } from './fixtures.ts';
+import { expect, joinWorker, openRoom, test, type Fixtures } from './fixtures.ts';
 import { installHostileChannelTap, type GarbageKind, type HostileControls } from './hostile-page.ts';
-import { fashionSamples } from './images.ts';
+import { fashionSamples, maxAbsDiff, sampleValues } from './images.ts';
 
 interface Summary {
   top: { label: string }[];
@@ -24,11 +24,7 @@ const peerIds = (owner: Page) => owner.evaluate(() => (window as unknown as { mo
 /** A worker page with its channel tapped, joined and ready on the owner; resolves with its peer id. */
 async function joinHostile(newDevice: Fixtures['newDevice'], owner: Page): Promise<{ page: Page; peerId: string }> {
   const before = new Set(await peerIds(owner));
-  const ready = await owner.locator('tr.peer[data-state="ready"]').count();
-  const page = await newDevice('hostile worker');
-  await page.addInitScript(installHostileChannelTap);
-  await page.goto(await owner.locator('input.join-link').inputValue());
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(ready + 1, { timeout: 30_000 });
+  const page = await joinWorker(newDevice, owner, await owner.locator('input.join-link').inputValue(), { label: 'hostile worker', initScript: installHostileChannelTap, timeout: 30_000 });
   const peerId = (await peerIds(owner)).find((id) => !before.has(id));
   expect(peerId).toBeDefined();
   return { page, peerId: peerId as string };
@@ -42,7 +38,7 @@ test('a worker that answers its task with garbage is dropped with the reason, th
   owner.on('pageerror', (err) => ownerErrors.push(err.message));
   const honest = await peerIds(owner);
   const sample = (await fashionSamples())[0];
-  const values = Array.from(Buffer.from(sample?.pixelsBase64 ?? '', 'base64'), (b) => b / 255);
+  const values = sampleValues(sample);
   const classify = (scheme: string) =>
     owner.evaluate(([v, s]) => (window as unknown as { modnn: OwnerApi }).modnn.classify({ model: 'clothing', values: v, scheme: s, split: 'equal' }), [values, scheme] as const);
   const alone = await classify('owner');
@@ -58,7 +54,7 @@ test('a worker that answers its task with garbage is dropped with the reason, th
   await expect(row(hostile.peerId).locator('.reason')).toContainText('tensor 0 of shape [65536,65536,…] exceeds the message limit');
   // The image in progress: the owner-alone answer, the hostile share recomputed, the honest workers' shares kept.
   expect(mesh.top[0]?.label).toBe(alone.top[0]?.label);
-  expect(Math.max(...mesh.logits.map((v, i) => Math.abs(v - (alone.logits[i] as number))))).toBeLessThan(1e-4);
+  expect(maxAbsDiff(mesh.logits, alone.logits)).toBeLessThan(1e-4);
   expect(mesh.failed.map((f) => f.reason).join()).toMatch(/exceeds the message limit/);
   expect(mesh.devices.length).toBeGreaterThan(2);
 

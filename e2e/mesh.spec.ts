@@ -3,7 +3,7 @@
  * Chromium, real WebRTC data channels on loopback.
  */
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures.ts';
+import { expect, joinWorker, test, type Fixtures } from './fixtures.ts';
 
 const TENSOR_ELEMENTS = 2 * 1024 * 1024; // 8 MiB of float32
 
@@ -15,7 +15,7 @@ function ownerPeers(owner: Page) {
   });
 }
 
-async function openOwner(newDevice: (l: string) => Promise<Page>, baseUrl: string): Promise<{ owner: Page; joinUrl: string }> {
+async function openOwner(newDevice: Fixtures['newDevice'], baseUrl: string): Promise<{ owner: Page; joinUrl: string }> {
   const owner = await newDevice('owner');
   await owner.goto(baseUrl);
   await expect(owner.locator('[data-signaling="open"]')).toBeVisible();
@@ -24,14 +24,18 @@ async function openOwner(newDevice: (l: string) => Promise<Page>, baseUrl: strin
   return { owner, joinUrl };
 }
 
-async function openWorkers(newDevice: (l: string) => Promise<Page>, joinUrl: string, count: number): Promise<Page[]> {
+/** `count` workers joined through the owner's link, each ready on the owner before the next opens. */
+async function joinWorkers(newDevice: Fixtures['newDevice'], owner: Page, joinUrl: string, count: number): Promise<Page[]> {
   const workers: Page[] = [];
-  for (let i = 0; i < count; i++) {
-    const page = await newDevice(`worker ${i + 1}`);
-    await page.goto(joinUrl);
-    workers.push(page);
-  }
+  for (let i = 0; i < count; i++) workers.push(await joinWorker(newDevice, owner, joinUrl, { label: `worker ${i + 1}`, timeout: 45_000 }));
   return workers;
+}
+
+/** A device that opens a (bad) join link; nothing is expected to become ready. */
+async function openJoinLink(newDevice: Fixtures['newDevice'], url: string, label: string): Promise<Page> {
+  const page = await newDevice(label);
+  await page.goto(url);
+  return page;
 }
 
 async function registerAddOne(worker: Page): Promise<void> {
@@ -49,7 +53,7 @@ async function registerAddOne(worker: Page): Promise<void> {
 
 test('three workers join, each transforms an 8 MiB tensor exactly, a closed worker is noticed, an owner reload brings all back', async ({ newDevice, baseUrl }) => {
   const { owner, joinUrl } = await openOwner(newDevice, baseUrl);
-  const workers = await openWorkers(newDevice, joinUrl, 3);
+  const workers = await joinWorkers(newDevice, owner, joinUrl, 3);
 
   // All three connect: ready on both sides, with a measured link.
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(3, { timeout: 45_000 });
@@ -98,7 +102,7 @@ test('three workers join, each transforms an 8 MiB tensor exactly, a closed work
 
 test('a worker that stalls is declared gone by its heartbeat while it is still stalled', async ({ newDevice, baseUrl }) => {
   const { owner, joinUrl } = await openOwner(newDevice, baseUrl);
-  const [worker] = await openWorkers(newDevice, joinUrl, 1);
+  const [worker] = await joinWorkers(newDevice, owner, joinUrl, 1);
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(1, { timeout: 45_000 });
   // The owner notes when it declares the worker gone (the machine's clock, shared by all pages).
   await owner.evaluate(() => {
@@ -129,7 +133,7 @@ test('a worker that stalls is declared gone by its heartbeat while it is still s
 
 test('a worker that sends garbage is dropped with the reason shown; the owner page stays up', async ({ newDevice, baseUrl }) => {
   const { owner, joinUrl } = await openOwner(newDevice, baseUrl);
-  const [bad, good] = await openWorkers(newDevice, joinUrl, 2);
+  const [bad, good] = await joinWorkers(newDevice, owner, joinUrl, 2);
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(2, { timeout: 45_000 });
   await bad!.evaluate(() => {
     // Reach past the API to the raw channel: a truncated frame, as a broken or hostile peer would send.
@@ -144,22 +148,22 @@ test('a worker that sends garbage is dropped with the reason shown; the owner pa
 test('a wrong join key and an unknown room get a clear answer on the worker page', async ({ newDevice, baseUrl }) => {
   const { joinUrl } = await openOwner(newDevice, baseUrl);
   const wrongKey = joinUrl.replace(/key=[\w-]+/, `key=${'A'.repeat(22)}`);
-  const [worker] = await openWorkers(newDevice, wrongKey, 1);
-  await expect(worker!.locator('.status-title')).toHaveText('Could not join');
-  await expect(worker!.locator('.status-detail')).toContainText('Wrong join key');
+  const worker = await openJoinLink(newDevice, wrongKey, 'worker 1');
+  await expect(worker.locator('.status-title')).toHaveText('Could not join');
+  await expect(worker.locator('.status-detail')).toContainText('Wrong join key');
 
   const unknownRoom = joinUrl.replace(/room=[\w-]+/, `room=${'B'.repeat(22)}`);
-  const [other] = await openWorkers(newDevice, unknownRoom, 1);
-  await expect(other!.locator('.status-detail')).toContainText('No such room');
+  const other = await openJoinLink(newDevice, unknownRoom, 'worker 2');
+  await expect(other.locator('.status-detail')).toContainText('No such room');
 
   const missingKey = joinUrl.replace(/&key=[\w-]+/, '');
-  const [third] = await openWorkers(newDevice, missingKey, 1);
-  await expect(third!.locator('.banner.error')).toContainText('join link is incomplete');
+  const third = await openJoinLink(newDevice, missingKey, 'worker 3');
+  await expect(third.locator('.banner.error')).toContainText('join link is incomplete');
 });
 
 test('a worker that leaves with its button is shown as gone with the reason', async ({ newDevice, baseUrl }) => {
   const { owner, joinUrl } = await openOwner(newDevice, baseUrl);
-  const [worker] = await openWorkers(newDevice, joinUrl, 1);
+  const [worker] = await joinWorkers(newDevice, owner, joinUrl, 1);
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(1, { timeout: 45_000 });
   await worker!.getByRole('button', { name: 'Leave' }).click();
   await expect(worker!.locator('.status-title')).toHaveText('Left');

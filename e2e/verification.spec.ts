@@ -5,8 +5,8 @@
  * caught, removed with the reason on its row, and the answer equals the owner alone. Then the
  * answer card, with input privacy on, says what was checked and what left the device.
  */
-import { expect, openRoom, test } from './fixtures.ts';
-import { fashionSamples, photoOf, type FashionSample } from './images.ts';
+import { expect, joinWorker, openRoom, test } from './fixtures.ts';
+import { fashionSamples, maxAbsDiff, photoOf, type FashionSample } from './images.ts';
 
 interface Summary {
   top: { index: number; label: string }[];
@@ -57,10 +57,8 @@ function lieInTensors(): void {
 
 test('a worker that perturbs its results is caught with every result checked, removed with the reason, and the answer equals the owner alone; the card reports checks and what left the device', async ({ newDevice, baseUrl }) => {
   const { owner } = await openRoom(newDevice, baseUrl, 2);
-  const liar = await newDevice('liar');
-  await liar.addInitScript(lieInTensors);
-  await liar.goto(await owner.locator('input.join-link').inputValue());
-  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(3, { timeout: 60_000 });
+  await joinWorker(newDevice, owner, await owner.locator('input.join-link').inputValue(), { label: 'liar', initScript: lieInTensors });
+  await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(3);
 
   const run = (request: Record<string, unknown>) => owner.evaluate((r) => (window as unknown as { modnn: Api }).modnn.classify(r), request);
   const alone = await run({ model: 'clothing', seed: 3, scheme: 'owner' });
@@ -71,7 +69,7 @@ test('a worker that perturbs its results is caught with every result checked, re
   expect(evicted?.reason).toMatch(/^returned wrong results for a checked (tile|FC share) \(max \|Δ\| [\d.e+]+ vs tolerance [\d.e+-]+\)$/);
   expect(mesh.verification.checked).toBe(mesh.verification.results);
   expect(mesh.top[0]?.index).toBe(alone.top[0]?.index);
-  expect(Math.max(...mesh.logits.map((v, i) => Math.abs(v - (alone.logits[i] as number))))).toBeLessThan(1e-4);
+  expect(maxAbsDiff(mesh.logits, alone.logits)).toBeLessThan(1e-4);
   // The liar's row says why it is gone; the honest two stay.
   await expect(owner.locator(`tr.peer[data-peer="${evicted?.deviceId}"] .reason`)).toContainText('returned wrong results for a checked');
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(2);
