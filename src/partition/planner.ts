@@ -115,9 +115,12 @@ interface Context {
 }
 
 /** The weights strips and FC columns are split by: capabilities, or equal; the owner's 0 when it does not compute. */
+/** The owner computes no share (`ownerComputes: false`), which needs a worker to take it. */
+const ownerIdle = (devices: readonly DeviceProfile[], options: PlannerOptions): boolean => !(options.ownerComputes ?? true) && devices.length > 1;
+
 function splitWeights(devices: readonly DeviceProfile[], options: PlannerOptions): number[] {
   const weights = devices.map((d) => ((options.equalSplit ?? false) ? 1 : capability(d)));
-  if (!(options.ownerComputes ?? true) && devices.length > 1) weights[0] = 0;
+  if (ownerIdle(devices, options)) weights[0] = 0;
   return weights;
 }
 
@@ -208,7 +211,7 @@ function spatialCandidate(context: Context, nodeIds: readonly number[], depth: n
     const grid: [number, number] = options.grid === undefined ? squarestGrid(devices.length) : [options.grid[0], options.grid[1]];
     let tiles = gridTiling(outputHw, grid[0], grid[1], devices.length);
     // Without the owner, its tiles go round the workers instead.
-    if (context.capabilities[0] === 0) tiles = tiles.map((t, i) => ({ ...t, device: 1 + (i % (devices.length - 1)) }));
+    if (ownerIdle(devices, options)) tiles = tiles.map((t, i) => ({ ...t, device: 1 + (i % (devices.length - 1)) }));
     return stripStep(context, nodeIds, depth, scheme, tiles, grid);
   }
   const axis = options.axis ?? 'rows';
