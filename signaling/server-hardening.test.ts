@@ -8,37 +8,12 @@ import WebSocket from 'ws';
 import net from 'node:net';
 import { generateCertificate } from './certificate.ts';
 import { encodeRelayFrame } from './protocol.ts';
-import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.ts';
-import { connect, hostMsg, joinMsg, ofType, roomId, token, type TestClient } from './test/client.ts';
+import { ofType } from './test/client.ts';
+import { serverHarness, sleep } from './test/harness.ts';
 
-let server: SignalingServer | null = null;
-const clients: TestClient[] = [];
+const h = serverHarness();
+const { start, port, client, hostRoom, pairedRoom } = h;
 const rawSockets: net.Socket[] = [];
-
-async function start(opts: Partial<SignalingServerOptions> = {}): Promise<SignalingServer> {
-  server = await createSignalingServer({ port: 0, host: '127.0.0.1', ...opts });
-  return server;
-}
-const port = () => (server as SignalingServer).port;
-async function client(): Promise<TestClient> {
-  const c = await connect(port());
-  clients.push(c);
-  return c;
-}
-async function hostRoom(room = { id: roomId(), join: token(), owner: token() }) {
-  const owner = await client();
-  owner.send(hostMsg(room.id, room.join, room.owner));
-  return { room, owner, reply: await owner.next((m) => m.type === 'welcome' || m.type === 'error') };
-}
-async function pairedRoom() {
-  const { room, owner, reply } = await hostRoom();
-  const worker = await client();
-  worker.send(joinMsg(room.id, room.join));
-  const joined = await worker.next(ofType('welcome'));
-  if (reply.type !== 'welcome') throw new Error('expected a welcome');
-  await owner.next(ofType('peer-joined'));
-  return { room, owner, worker, ownerId: reply.peerId, workerId: joined.peerId };
-}
 
 /** A raw TCP connection; `closed` resolves when the server closes it. */
 async function rawSocket(firstBytes: string | null = null): Promise<{ socket: net.Socket; closed: Promise<void> }> {
@@ -50,7 +25,6 @@ async function rawSocket(firstBytes: string | null = null): Promise<{ socket: ne
   if (firstBytes) socket.write(firstBytes);
   return { socket, closed };
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Whether `promise` settles within `ms`. */
 const settlesWithin = (promise: Promise<unknown>, ms: number) =>
   Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
@@ -64,11 +38,8 @@ function openWebSocket(url: string, options: WebSocket.ClientOptions = {}): Prom
   });
 }
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
+afterEach(() => {
   for (const s of rawSockets.splice(0)) s.destroy();
-  await server?.close();
-  server = null;
 });
 
 describe('signaling server: sockets before they become WebSockets', () => {
@@ -94,7 +65,7 @@ describe('signaling server: sockets before they become WebSockets', () => {
     await sleep(600);
     expect(await settlesWithin(plain.closed, 0)).toBe(false);
     expect(await settlesWithin(secureClosed, 0)).toBe(false);
-    expect(server?.connectionCount()).toBe(2);
+    expect(h.server?.connectionCount()).toBe(2);
     secure.terminate();
   });
 
@@ -110,7 +81,7 @@ describe('signaling server: sockets before they become WebSockets', () => {
     const again = await rawSocket();
     expect(await settlesWithin(again.closed, 300)).toBe(false);
 
-    await server?.close();
+    await h.server?.close();
     await start({ maxSockets: 2, maxSocketsPerAddress: 100, handshakeTimeoutMs: 60_000 });
     await Promise.all([rawSocket(), rawSocket()]);
     expect(await settlesWithin((await rawSocket()).closed, 2_000)).toBe(true);
@@ -139,12 +110,12 @@ describe('signaling server: per-address caps', () => {
     // A reload of the first owner (its socket dropped, the room kept): taking it back is no new room.
     first.owner.ws.terminate();
     await first.owner.closed;
-    expect((await hostRoom(first.room)).reply.type).toBe('welcome');
+    const { owner: back, reply } = await hostRoom(first.room);
+    expect(reply.type).toBe('welcome');
     // The owner leaves for good: its empty room goes, and with it the address's charge.
-    const back = clients.at(-1) as TestClient;
     back.send({ type: 'leave' });
     await back.closed;
-    expect(server?.roomCount()).toBe(1);
+    expect(h.server?.roomCount()).toBe(1);
     expect((await hostRoom()).reply.type).toBe('welcome');
   });
 
@@ -154,12 +125,12 @@ describe('signaling server: per-address caps', () => {
     lone.owner.send({ type: 'leave' });
     await lone.owner.closed;
     await sleep(20);
-    expect(server?.roomCount()).toBe(0);
+    expect(h.server?.roomCount()).toBe(0);
 
     const { room, owner, worker, ownerId } = await pairedRoom();
     owner.send({ type: 'leave' });
     expect(await worker.next(ofType('peer-left'))).toMatchObject({ peerId: ownerId, role: 'owner' });
-    expect(server?.roomCount()).toBe(1);
+    expect(h.server?.roomCount()).toBe(1);
     const { owner: back, reply } = await hostRoom(room);
     expect(reply.type).toBe('welcome');
     expect(await worker.next(ofType('peer-joined'))).toMatchObject({ role: 'owner' });
@@ -169,7 +140,7 @@ describe('signaling server: per-address caps', () => {
     worker.ws.close();
     await worker.closed;
     await sleep(20);
-    expect(server?.roomCount()).toBe(0);
+    expect(h.server?.roomCount()).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -7,45 +7,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateCertificate } from './certificate.ts';
 import { decodeRelayFrame, encodeRelayFrame } from './protocol.ts';
-import { createSignalingServer, staticHeaders, type SignalingServer, type SignalingServerOptions } from './server.ts';
-import { connect, hostMsg, joinMsg, ofType, roomId, token, type TestClient } from './test/client.ts';
+import { staticHeaders } from './server.ts';
+import { hostMsg, ofType, roomId, token, type TestClient } from './test/client.ts';
+import { serverHarness, sleep } from './test/harness.ts';
 
-let server: SignalingServer | null = null;
-const clients: TestClient[] = [];
-
-async function start(opts: Partial<SignalingServerOptions> = {}): Promise<SignalingServer> {
-  server = await createSignalingServer({ port: 0, host: '127.0.0.1', ...opts });
-  return server;
-}
-async function client(): Promise<TestClient> {
-  const c = await connect((server as SignalingServer).port);
-  clients.push(c);
-  return c;
-}
-/** An owner with a fresh room, and the room's credentials. */
-async function hostRoom() {
-  const room = { id: roomId(), join: token(), owner: token() };
-  const owner = await client();
-  owner.send(hostMsg(room.id, room.join, room.owner));
-  const welcome = await owner.next(ofType('welcome'));
-  return { room, owner, welcome };
-}
-async function joinRoom(room: { id: string; join: string }) {
-  const worker = await client();
-  worker.send(joinMsg(room.id, room.join));
-  return { worker, reply: await worker.next((m) => m.type === 'welcome' || m.type === 'error') };
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await server?.close();
-  server = null;
-});
+const h = serverHarness();
+const { start, client, hostRoom, joinRoom, pairedRoom } = h;
 
 describe('signaling server: rooms', () => {
   it('pairs an owner and a worker and relays signals with the sender stamped by the server', async () => {
     await start({ iceServers: [{ urls: 'stun:stun.lan:3478' }], lanUrls: ['https://192.0.2.9:8443/'] });
-    const { room, owner, welcome } = await hostRoom();
+    const { room, owner, reply: welcome } = await hostRoom();
     expect(welcome).toMatchObject({ role: 'owner', roomId: room.id, workers: [], lanUrls: ['https://192.0.2.9:8443/'] });
     const { worker, reply } = await joinRoom(room);
     if (reply.type !== 'welcome' || welcome.type !== 'welcome') throw new Error('expected welcomes');
@@ -117,7 +89,7 @@ describe('signaling server: rooms', () => {
     const { worker } = await joinRoom(room);
     owner.ws.close();
     expect(await worker.next(ofType('error'))).toMatchObject({ code: 'ERR_NO_ROOM', fatal: true });
-    expect(server?.roomCount()).toBe(0);
+    expect(h.server?.roomCount()).toBe(0);
     expect((await joinRoom(room)).reply).toMatchObject({ code: 'ERR_NO_ROOM' });
   });
 
@@ -141,10 +113,10 @@ describe('signaling server: rooms', () => {
     await start();
     const a = await hostRoom();
     const b = await hostRoom();
-    if (b.welcome.type !== 'welcome') throw new Error('expected welcome');
-    a.owner.send({ type: 'signal', to: b.welcome.peerId, data: { type: 'offer', sdp: 'x' } });
+    if (b.reply.type !== 'welcome') throw new Error('expected welcome');
+    a.owner.send({ type: 'signal', to: b.reply.peerId, data: { type: 'offer', sdp: 'x' } });
     expect(await a.owner.next()).toMatchObject({ type: 'error', code: 'ERR_UNKNOWN_PEER', fatal: false });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(b.owner.messages.filter((m) => m.type === 'signal')).toEqual([]);
   });
 });
@@ -186,7 +158,7 @@ describe('signaling server: limits and hostile input', () => {
     const attackers = await Promise.all([client(), client(), client(), client()]);
     junk.forEach((msg, i) => (attackers[i % attackers.length] as TestClient).ws.send(msg));
     // Every attacker either got answers or was closed; the server itself must keep serving.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const { room } = await hostRoom();
     expect((await joinRoom(room)).reply.type).toBe('welcome');
   });
@@ -196,27 +168,27 @@ describe('signaling server: limits and hostile input', () => {
     const c = await client();
     // Stop the client answering pings (ws auto-pongs in its receiver; pausing the socket starves it).
     (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const before = server?.connectionCount();
-    await new Promise((r) => setTimeout(r, 300));
+    const before = h.server?.connectionCount();
+    await sleep(300);
     expect(before).toBe(1);
-    expect(server?.connectionCount()).toBe(0);
+    expect(h.server?.connectionCount()).toBe(0);
   });
 });
 
 describe('signaling server: transport', () => {
   it('serves plain HTTP to localhost and refuses other WebSocket paths', async () => {
     await start();
-    const res = await fetch(`http://127.0.0.1:${(server as SignalingServer).port}/`);
+    const res = await fetch(`http://127.0.0.1:${h.port()}/`);
     expect(res.status).toBe(503);
     expect(await res.text()).toMatch(/npm run build/);
-    const ws = new WebSocket(`ws://127.0.0.1:${(server as SignalingServer).port}/elsewhere`);
+    const ws = new WebSocket(`ws://127.0.0.1:${h.port()}/elsewhere`);
     await expect(new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject))).rejects.toThrow(/404/);
   });
 
   it('serves HTTPS and secure WebSockets on the same port as plain HTTP', async () => {
     const tls = await generateCertificate([]);
     await start({ tls });
-    const port = (server as SignalingServer).port;
+    const port = h.port();
     const status = await new Promise<number | undefined>((resolve, reject) => {
       https.get({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false }, (res) => {
         res.resume();
@@ -254,7 +226,7 @@ describe('signaling server: static files and caching', () => {
     const dir = await withBuild();
     try {
       await start({ staticDir: dir });
-      const get = (p: string) => fetch(`http://127.0.0.1:${(server as SignalingServer).port}${p}`);
+      const get = (p: string) => fetch(`http://127.0.0.1:${h.port()}${p}`);
       for (const p of ['/', '/index.html', '/sw.js', '/workbox-1a2b3c4d.js', '/manifest.webmanifest', '/icons/icon-192.png', '/some/route']) {
         const res = await get(p);
         expect(res.status, p).toBe(200);
@@ -287,12 +259,6 @@ describe('signaling server: static files and caching', () => {
 
 describe('signaling server: relay of sealed frames', () => {
   /** An owner and a worker of one room, with their peer ids. */
-  async function pairedRoom() {
-    const { room, owner, welcome } = await hostRoom();
-    const { worker, reply } = await joinRoom(room);
-    if (welcome.type !== 'welcome' || reply.type !== 'welcome') throw new Error('expected welcomes');
-    return { room, owner, worker, ownerId: welcome.peerId, workerId: reply.peerId };
-  }
   const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
   it('passes binary frames both ways between members of one room, in order, with the sender’s id in place of the recipient’s', async () => {
@@ -307,7 +273,7 @@ describe('signaling server: relay of sealed frames', () => {
     const [back] = await owner.framesArrived(1);
     expect(decodeRelayFrame(new Uint8Array(back as Buffer))).toEqual({ peerId: workerId, payload: bytes(5, 9) });
     expect(owner.messages.filter((m) => m.type === 'error')).toEqual([]);
-    expect(server?.relayStats()).toEqual({ frames: 4, bytes: 10 + 70_000 + 1 + 5 });
+    expect(h.server?.relayStats()).toEqual({ frames: 4, bytes: 10 + 70_000 + 1 + 5 });
   });
 
   it('relays only within a room: not before joining, not to another room’s peer, not to a peer that is gone', async () => {
@@ -325,7 +291,7 @@ describe('signaling server: relay of sealed frames', () => {
     await a.owner.next(ofType('peer-left'));
     a.owner.ws.send(encodeRelayFrame(a.workerId, bytes(8, 0)));
     expect(await a.owner.next(ofType('error'))).toMatchObject({ code: 'ERR_UNKNOWN_PEER' });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect([b.owner.frames, b.worker.frames, a.owner.frames]).toEqual([[], [], []]);
   });
 
@@ -349,7 +315,7 @@ describe('signaling server: relay of sealed frames', () => {
     worker.ws.pause(); // a phone that stopped reading: the server's queue toward it grows
     const count = 40;
     for (let i = 0; i < count; i++) owner.ws.send(encodeRelayFrame(workerId, bytes(256 * 1024, i)));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     // The server itself stopped reading the sender: it relayed only part of the frames so far.
     // (The client-side count below cannot fail on its own: the test paused that socket.)
     expect(srv.relayStats().frames).toBeLessThan(count);
@@ -367,7 +333,7 @@ describe('signaling server: relay of sealed frames', () => {
     await worker.framesArrived(2);
     // The second frame left the sender ~800 bytes in debt: at 100 bytes/s it is not read from for seconds.
     owner.ws.send(encodeRelayFrame(workerId, bytes(900, 2)));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(worker.frames).toHaveLength(2);
     expect(owner.messages.filter((m) => m.type === 'error')).toEqual([]);
     expect(owner.ws.readyState).toBe(owner.ws.OPEN);
