@@ -54,18 +54,18 @@ export { expect };
 
 /**
  * A new device that opens the owner's join link (after `initScript`, when given, is installed on
- * it); resolves once the owner lists one more ready worker than before.
+ * it with `initArg`); resolves once the owner lists one more ready worker than before.
  */
 export async function joinWorker(
   newDevice: Fixtures['newDevice'],
   owner: Page,
   joinUrl: string,
-  { label = 'worker', initScript, emulate, timeout = 60_000 }: { label?: string; initScript?: () => void; emulate?: BrowserContextOptions; timeout?: number } = {},
+  { label = 'worker', initScript, initArg, emulate, timeout = 60_000 }: { label?: string; initScript?: (arg: never) => void; initArg?: unknown; emulate?: BrowserContextOptions; timeout?: number } = {},
 ): Promise<Page> {
   const ready = owner.locator('tr.peer[data-state="ready"]');
   const before = await ready.count();
   const page = await newDevice(label, emulate ? { emulate } : {});
-  if (initScript) await page.addInitScript(initScript);
+  if (initScript) await page.addInitScript(initScript as (arg: unknown) => void, initArg);
   await page.goto(joinUrl);
   await expect(ready).toHaveCount(before + 1, { timeout });
   return page;

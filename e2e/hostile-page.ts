@@ -2,7 +2,8 @@
  * Turns a real worker page hostile from the outside, with no backdoor in the product: an init
  * script wraps RTCDataChannel.prototype.send, so the test can put its own bytes on the page's data
  * channel in place of the page's next large frame, a task's result (`arm`). The garbage follows the wire format (src/mesh/wire/frame.ts) where that
- * gets it past the first checks.
+ * gets it past the first checks. `lieInTensors`, for the result-check tests, is subtler: it keeps
+ * every frame well formed and changes one number in each float result.
  */
 
 /** What the hostile page can be told to send. */
@@ -24,12 +25,20 @@ export interface HostileControls {
 }
 
 /**
- * The init script (Playwright serialises it, so it must not use anything from outside itself).
- * Exposes `window.hostile` (HostileControls).
+ * The wire layout both init scripts below rely on, written once (src/mesh/wire/frame.ts): a frame's
+ * header length and the kind byte of a response. Init scripts are serialised, so it is passed to
+ * them as their argument: `page.addInitScript(script, WIRE)`.
  */
-export function installHostileChannelTap(): void {
-  const HEADER_BYTES = 24;
-  const RESPONSE_KIND = 8;
+export const WIRE = { headerBytes: 24, responseKind: 8 } as const;
+export type WireLayout = typeof WIRE;
+
+/**
+ * The init script (Playwright serialises it, so it must not use anything from outside itself but
+ * its argument, WIRE). Exposes `window.hostile` (HostileControls).
+ */
+export function installHostileChannelTap(wire: WireLayout): void {
+  const HEADER_BYTES = wire.headerBytes;
+  const RESPONSE_KIND = wire.responseKind;
   const channels: RTCDataChannel[] = [];
   const state: { armed: GarbageKind[] | null; fired: number } = { armed: null, fired: 0 };
   const realSend = Object.getOwnPropertyDescriptor(RTCDataChannel.prototype, 'send')?.value as (this: RTCDataChannel, data: ArrayBufferView) => void;
@@ -100,4 +109,43 @@ export function installHostileChannelTap(): void {
     },
   };
   (window as unknown as { hostile: HostileControls }).hostile = controls;
+}
+
+/**
+ * Runs in the liar's page before the app: a response frame (WIRE.responseKind) whose first tensor is float32
+ * gets its last float (the last 4 bytes of the message's last chunk) moved by 100. Header and
+ * descriptors are untouched, so the message still parses; only a number is wrong. Layout:
+ * src/mesh/wire/frame.ts (header, WIRE) and message.ts (body). Serialised like the tap above: WIRE
+ * is its argument.
+ */
+export function lieInTensors(wire: WireLayout): void {
+  const HEADER = wire.headerBytes;
+  const floatMessages = new Set<number>();
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the channel as `this` below
+  const send = RTCDataChannel.prototype.send;
+  const bytesOf = (data: unknown): Uint8Array | null =>
+    data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+  RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: Parameters<RTCDataChannel['send']>[0]) {
+    const bytes = bytesOf(data);
+    if (bytes && bytes.byteLength > HEADER + 8 && bytes[1] === wire.responseKind) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const messageId = view.getUint32(4, true);
+      const chunkIndex = view.getUint32(16, true);
+      const chunkCount = view.getUint32(20, true);
+      if (chunkIndex === 0) {
+        const metaBytes = view.getUint32(HEADER, true);
+        const countAt = HEADER + 4 + ((metaBytes + 3) & ~3);
+        if (countAt + 5 <= bytes.byteLength && view.getUint32(countAt, true) > 0 && view.getUint8(countAt + 4) === 1) floatMessages.add(messageId);
+      }
+      if (chunkIndex === chunkCount - 1 && floatMessages.delete(messageId)) {
+        const copy = bytes.slice();
+        const at = copy.byteLength - 4;
+        const copyView = new DataView(copy.buffer);
+        copyView.setFloat32(at, copyView.getFloat32(at, true) + 100, true);
+        send.call(this, copy);
+        return;
+      }
+    }
+    send.call(this, data as never);
+  } as RTCDataChannel['send'];
 }

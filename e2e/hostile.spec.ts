@@ -8,7 +8,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, joinWorker, openRoom, test, type Fixtures } from './fixtures.ts';
-import { installHostileChannelTap, type GarbageKind, type HostileControls } from './hostile-page.ts';
+import { installHostileChannelTap, WIRE, type GarbageKind, type HostileControls } from './hostile-page.ts';
 import { fashionSamples, maxAbsDiff, sampleValues } from './images.ts';
 
 interface Summary {
@@ -24,7 +24,7 @@ const peerIds = (owner: Page) => owner.evaluate(() => (window as unknown as { mo
 /** A worker page with its channel tapped, joined and ready on the owner; resolves with its peer id. */
 async function joinHostile(newDevice: Fixtures['newDevice'], owner: Page): Promise<{ page: Page; peerId: string }> {
   const before = new Set(await peerIds(owner));
-  const page = await joinWorker(newDevice, owner, await owner.locator('input.join-link').inputValue(), { label: 'hostile worker', initScript: installHostileChannelTap, timeout: 30_000 });
+  const page = await joinWorker(newDevice, owner, await owner.locator('input.join-link').inputValue(), { label: 'hostile worker', initScript: installHostileChannelTap, initArg: WIRE, timeout: 30_000 });
   const peerId = (await peerIds(owner)).find((id) => !before.has(id));
   expect(peerId).toBeDefined();
   return { page, peerId: peerId as string };

@@ -6,6 +6,7 @@
  * answer card, with input privacy on, says what was checked and what left the device.
  */
 import { expect, joinWorker, openRoom, test } from './fixtures.ts';
+import { lieInTensors, WIRE } from './hostile-page.ts';
 import { fashionSamples, maxAbsDiff, photoOf, type FashionSample } from './images.ts';
 
 interface Summary {
@@ -17,47 +18,9 @@ interface Summary {
 }
 type Api = { classify(r: unknown): Promise<Summary> };
 
-/**
- * Runs in the liar's page before the app: a response frame (kind 8) whose first tensor is float32
- * gets its last float (the last 4 bytes of the message's last chunk) moved by 100. Header and
- * descriptors are untouched, so the message still parses; only a number is wrong. Layout:
- * src/mesh/wire/frame.ts (24-byte header) and message.ts (body).
- */
-function lieInTensors(): void {
-  const HEADER = 24;
-  const floatMessages = new Set<number>();
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the channel as `this` below
-  const send = RTCDataChannel.prototype.send;
-  const bytesOf = (data: unknown): Uint8Array | null =>
-    data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
-  RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: Parameters<RTCDataChannel['send']>[0]) {
-    const bytes = bytesOf(data);
-    if (bytes && bytes.byteLength > HEADER + 8 && bytes[1] === 8) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const messageId = view.getUint32(4, true);
-      const chunkIndex = view.getUint32(16, true);
-      const chunkCount = view.getUint32(20, true);
-      if (chunkIndex === 0) {
-        const metaBytes = view.getUint32(HEADER, true);
-        const countAt = HEADER + 4 + ((metaBytes + 3) & ~3);
-        if (countAt + 5 <= bytes.byteLength && view.getUint32(countAt, true) > 0 && view.getUint8(countAt + 4) === 1) floatMessages.add(messageId);
-      }
-      if (chunkIndex === chunkCount - 1 && floatMessages.delete(messageId)) {
-        const copy = bytes.slice();
-        const at = copy.byteLength - 4;
-        const copyView = new DataView(copy.buffer);
-        copyView.setFloat32(at, copyView.getFloat32(at, true) + 100, true);
-        send.call(this, copy);
-        return;
-      }
-    }
-    send.call(this, data as never);
-  } as RTCDataChannel['send'];
-}
-
 test('a worker that perturbs its results is caught with every result checked, removed with the reason, and the answer equals the owner alone; the card reports checks and what left the device', async ({ newDevice, baseUrl }) => {
   const { owner } = await openRoom(newDevice, baseUrl, 2);
-  await joinWorker(newDevice, owner, await owner.locator('input.join-link').inputValue(), { label: 'liar', initScript: lieInTensors });
+  await joinWorker(newDevice, owner, await owner.locator('input.join-link').inputValue(), { label: 'liar', initScript: lieInTensors, initArg: WIRE });
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(3);
 
   const run = (request: Record<string, unknown>) => owner.evaluate((r) => (window as unknown as { modnn: Api }).modnn.classify(r), request);
