@@ -39,6 +39,8 @@ export type { Rng } from './rng.ts';
 export {
   csrFromDense,
   csrNnz,
+  nodeFlopsWith,
+  prunedKernelOf,
   csrToDense,
   csrTranspose,
   csrVecMul,

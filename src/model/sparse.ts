@@ -1,4 +1,5 @@
 import { modelAssert } from './errors.ts';
+import type { GraphNode } from './graph.ts';
 import { mulberry32Step } from './rng.ts';
 
 /**
@@ -18,6 +19,18 @@ export interface CsrMatrix {
 /** Number of stored nonzeros. */
 export function csrNnz(matrix: CsrMatrix): number {
   return matrix.rowPtr[matrix.rows] ?? 0;
+}
+
+/** A pruned Dense layer's kernel, when `node` is a Dense layer whose kernel `sparse` holds. */
+export function prunedKernelOf(node: GraphNode, sparse: ReadonlyMap<string, CsrMatrix> | undefined): CsrMatrix | undefined {
+  const kernel = node.weights[0];
+  return node.attrs.op === 'dense' && kernel !== undefined ? sparse?.get(kernel.name) : undefined;
+}
+
+/** A node's FLOPs, a pruned Dense layer's at 2·nnz rather than 2·n_in·n_out. */
+export function nodeFlopsWith(node: GraphNode, sparse: ReadonlyMap<string, CsrMatrix> | undefined): number {
+  const kernel = prunedKernelOf(node, sparse);
+  return kernel === undefined ? node.flops : 2 * csrNnz(kernel);
 }
 
 /** Builds a CSR matrix from a row-major dense array, keeping entries with |v| > 0. */

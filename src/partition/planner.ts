@@ -1,5 +1,5 @@
 import type { CsrMatrix, GraphNode, ModelGraph } from '../model/index.ts';
-import { csrNnz, shapeSize } from '../model/index.ts';
+import { csrNnz, nodeFlopsWith, prunedKernelOf, shapeSize } from '../model/index.ts';
 import type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
 import { capability, predictOwnerOnly, predictStep } from './cost.ts';
 import { partitionAssert } from './errors.ts';
@@ -139,15 +139,9 @@ function kernelCount(graph: ModelGraph, nodeIds: readonly number[]): number {
 }
 
 /** A pruned Dense layer costs 2·nnz, not 2·n_in·n_out. */
-function nodeFlops(context: Context, graphNode: GraphNode): number {
-  const sparse = sparseKernel(context.options, graphNode);
-  return sparse === undefined ? graphNode.flops : 2 * csrNnz(sparse);
-}
+const nodeFlops = (context: Context, graphNode: GraphNode): number => nodeFlopsWith(graphNode, context.options.fcWeights);
 
-function sparseKernel(options: PlannerOptions, graphNode: GraphNode): CsrMatrix | undefined {
-  const kernel = graphNode.weights[0];
-  return graphNode.attrs.op === 'dense' && kernel !== undefined ? options.fcWeights?.get(kernel.name) : undefined;
-}
+const sparseKernel = (options: PlannerOptions, graphNode: GraphNode): CsrMatrix | undefined => prunedKernelOf(graphNode, options.fcWeights);
 
 function stripStep(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, tiles: TileAssignment[], grid?: [number, number]): PlannedStep {
   const { graph, devices } = context;

@@ -3,7 +3,7 @@
  * ready workers' profiles and links, plans on them, readies the plan's workers, runs it.
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
-import { workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
+import { prunedKernelOf, workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
 import { pixelNodes, planInference, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { RuntimeError } from './errors.ts';
 import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
@@ -420,7 +420,8 @@ function fcWeightBytes(plan: Plan, graph: LoadedModel['graph'], sparse: LoadedMo
       for (const w of step.workers) add(plan.devices[w.device]?.id, w.weights.values.length);
     } else if (step.kind === 'owner') {
       for (const nodeId of step.nodeIds) {
-        const kernel = sparse.get(graph.nodes[nodeId]?.weights[0]?.name ?? '');
+        const node = graph.nodes[nodeId];
+        const kernel = node && prunedKernelOf(node, sparse);
         if (kernel) add(plan.devices[0]?.id, kernel.values.length);
       }
     }

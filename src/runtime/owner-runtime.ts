@@ -12,7 +12,7 @@
 import { yieldToEventLoop } from '../compute/index.ts';
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
-import { createRng, csrVecMul, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
+import { createRng, csrVecMul, nodeFlopsWith, prunedKernelOf, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
 import { sliceCost, type FcStep, type Plan, type PlannedStep, type SpatialStep, type TileSlice } from '../partition/index.ts';
 import {
   addFcPartial,
@@ -321,7 +321,7 @@ export class OwnerRuntime {
    */
   private async runOwnerNode(node: GraphNode, values: Map<number, Tensor>): Promise<Tensor> {
     const { tf, model } = this.options;
-    const kernel = node.attrs.op === 'dense' ? model.weights.sparse.get(node.weights[0]?.name ?? '') : undefined;
+    const kernel = prunedKernelOf(node, model.weights.sparse);
     const input = values.get(node.inputs[0] as number);
     // A Dense layer applied per position (input not flat) takes the general path.
     if (!kernel || !input || shapeSize(input.shape) !== kernel.rows) return tf.tidy(() => runWhole(tf, model.graph, model.weights, node, values, {}));
@@ -365,9 +365,7 @@ export class OwnerRuntime {
       else if (step.kind === 'fc') for (const w of step.workers) add(w.device, 2 * w.weights.values.length);
       else {
         for (const id of step.nodeIds) {
-          const node = this.node(id);
-          const kernel = node.attrs.op === 'dense' ? weights.sparse.get(node.weights[0]?.name ?? '') : undefined;
-          add(0, kernel ? 2 * kernel.values.length : node.flops);
+          add(0, nodeFlopsWith(this.node(id), weights.sparse));
         }
       }
     }
