@@ -20,7 +20,8 @@ export { gridTiling, squarestGrid, stripTiling } from './tilings.ts';
 export type { SplitAxis } from './tilings.ts';
 
 // Plans
-export type { FcStep, OwnerStep, PlanStep, SpatialScheme, SpatialStep } from './plan.ts';
+export { stepLabel } from './plan.ts';
+export type { FcStep, HaloTransfer, OwnerStep, PlanStep, ResidentLayer, ResidentSlice, ResidentStep, SpatialScheme, SpatialStep, WirePrecision } from './plan.ts';
 export type { FcScheme, FcWorkerSlice } from './sparse/fcSlice.ts';
 
 // Sparse fully-connected layers

@@ -90,7 +90,7 @@ describe('planInference', () => {
     const options = { allowOwnerOnly: false, excludeDevices: false, fcWeights: smallVggWeights.sparse } as const;
     const bodp = planInference(smallVgg.graph, devices, { ...options, spatialSchemes: ['bodp'], maxFusedDepth: 1, fcSchemes: ['outputSplit'] });
     const grid = planInference(smallVgg.graph, devices, { ...options, spatialSchemes: ['grid'], maxFusedDepth: 1, fcSchemes: ['msccFgcp'] });
-    const schemesOf = (plan: typeof bodp): string[] => [...new Set(plan.steps.filter((s) => s.step.kind !== 'owner').map((s) => (s.step.kind === 'owner' ? '' : s.step.scheme)))].sort();
+    const schemesOf = (plan: typeof bodp): string[] => [...new Set(plan.steps.filter((s) => s.step.kind !== 'owner').map((s) => (s.step.kind === 'owner' || s.step.kind === 'resident' ? s.step.kind : s.step.scheme)))].sort();
     expect(schemesOf(bodp)).toEqual(['bodp', 'outputSplit']);
     expect(schemesOf(grid)).toEqual(['grid', 'msccFgcp']);
     // Per-layer BODP: 13 conv + 5 pool layers, one scatter and one gather per worker each.

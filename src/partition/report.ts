@@ -5,6 +5,7 @@ import { capability } from './cost.ts';
 import type { Plan, PlannerOptions } from './planner.ts';
 import { planInference } from './planner.ts';
 import { fcTraffic, partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse/fcPartition.ts';
+import { stepLabel } from './plan.ts';
 
 /** A named set of devices; device 0 is the owner. */
 export interface DeviceSet {
@@ -193,7 +194,7 @@ function toMarkdown(
   lines.push('', "## The planner's choice for the whole model", '');
   lines.push('| devices | kept | excluded (why) | steps | bytes | messages | predicted (ms) | owner alone (ms) | planning time (ms) |', '|---|---|---|---|---:|---:|---:|---:|---:|');
   for (const { deviceSet, plan, planningMs } of planner) {
-    const steps = plan.steps.map(({ step }) => (step.kind === 'owner' ? `owner×${step.nodeIds.length}` : step.kind === 'fc' ? step.scheme : `${step.scheme}(${step.depth})`)).join(' ');
+    const steps = plan.steps.map(({ step }) => (step.kind === 'owner' ? `owner×${step.nodeIds.length}` : stepLabel(step))).join(' ');
     const excluded = plan.excluded.map((e) => `${e.deviceId}: ${e.reason}`).join('; ') || '—';
     lines.push(`| ${deviceSet} | ${plan.devices.map((d) => d.id).join(', ')} | ${excluded} | ${steps} | ${format(plan.totalBytes)} | ${plan.totalMessages} | ${format(plan.predictedMs, 1)} | ${format(plan.ownerAloneMs, 1)} | ${format(planningMs)} |`);
   }

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { prunedKernelOf, workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
-import { pixelNodes, planInference, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
+import { pixelNodes, planInference, stepLabel, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { RuntimeError } from './errors.ts';
 import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, parseReply, profileReplySchema, type ModelSpec, type WorkerProfile } from './protocol.ts';
@@ -397,7 +397,7 @@ export class Classifier {
 function describeSteps(plan: Plan): string {
   const parts: string[] = [];
   for (const { step } of plan.steps) {
-    const label = step.kind === 'owner' ? 'owner' : step.kind === 'fc' ? step.scheme : `${step.scheme}(${step.depth})`;
+    const label = stepLabel(step);
     const last = parts.at(-1);
     const match = last ? /^(.*?)(?:×(\d+))?$/.exec(last) : null;
     if (match && match[1] === label && step.kind === 'owner') parts[parts.length - 1] = `${label}×${Number(match[2] ?? 1) + 1}`;
