@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskTrace } from '../runtime/index.ts';
-import { describeMarker, describeSegment, describeSummary, layoutTimeline, niceTicks, type TimelineLayout } from './timeline-layout.ts';
+import { describeMarker, describeOverlap, describeSegment, describeSummary, intersectIntervals, layoutTimeline, mergeIntervals, niceTicks, type TimelineLayout } from './timeline-layout.ts';
 
 const OWNER = 'owner-peer';
 const A = 'aaaaaa-worker';
@@ -212,6 +212,57 @@ describe('layoutTimeline', () => {
     const layout = layoutTimeline({ trace: [workerTask(0, 1, A, [0, 2, 3, 9, 12])], totalMs: 11 });
     expect(layout.summary.spanMs).toBe(12);
     expect(layout.summary.totalMs).toBe(11);
+  });
+});
+
+describe('transfer/compute overlap', () => {
+  it('counts the time some transfer and some computation ran at once, across devices, each instant once', () => {
+    // A computes while B's input is still going out; the owner computes during A's send.
+    const trace = [ownerTask(0, 0, 10), workerTask(1, 1, A, [2, 6, 6, 20, 24]), workerTask(1, 2, B, [6, 12, 12, 30, 33])];
+    const layout = layoutTimeline({ trace, totalMs: 33 });
+    expectSane(layout);
+    // Transfers [2,12] [20,24] [30,33]; computing [0,30].
+    expect(layout.overlaps).toEqual([{ startMs: 2, endMs: 12 }, { startMs: 20, endMs: 24 }]);
+    expect(layout.summary.overlapMs).toBe(14);
+    expect(layout.summary.transferUnionMs).toBe(17);
+    expect(describeOverlap(layout.summary)).toBe('transfer/compute overlap: 14 ms of 33 ms');
+    expect(describeSummary(layout.summary)).toContain('transfer/compute overlap: 14 ms of 33 ms');
+  });
+
+  it('is zero when transfers and computing take turns, and absent from the words when nothing moved', () => {
+    const turns = layoutTimeline({ trace: [ownerTask(0, 0, 5), workerTask(1, 1, A, [5, 8, 8, 15, 18]), ownerTask(2, 18, 20)], totalMs: 20 });
+    expect(turns.overlaps).toEqual([]);
+    expect(turns.summary.overlapMs).toBe(0);
+    expect(describeSummary(turns.summary)).toContain('transfer/compute overlap: 0.0 ms of 20 ms');
+    const alone = layoutTimeline({ trace: [ownerTask(0, 0, 5)], totalMs: 5 });
+    expect(alone.summary).toMatchObject({ overlapMs: 0, transferUnionMs: 0 });
+    expect(describeSummary(alone.summary)).not.toContain('overlap');
+  });
+
+  it('ignores a wait (unknown split) and the owner’s recompute of a failed share is computing', () => {
+    const trace = [workerTask(0, 1, A, [0, 4, null, null, 30]), fallbackTask(0, 2, B, 3, 10, 'gone')];
+    const layout = layoutTimeline({ trace, totalMs: 30 });
+    expect(layout.overlaps).toEqual([{ startMs: 3, endMs: 4 }]);
+  });
+});
+
+describe('mergeIntervals / intersectIntervals', () => {
+  it.each([
+    ['disjoint', [[0, 1], [2, 3]], [[0, 1], [2, 3]]],
+    ['touching', [[0, 1], [1, 3]], [[0, 3]]],
+    ['nested, unsorted', [[5, 6], [0, 10], [2, 3]], [[0, 10]]],
+    ['empty, backwards and NaN dropped', [[1, 1], [4, 2], [NaN, 3], [0, 2]], [[0, 2]]],
+  ])('merge %s', (_name, input, expected) => {
+    const toIntervals = (list: number[][]) => list.map(([startMs, endMs]) => ({ startMs: startMs as number, endMs: endMs as number }));
+    expect(mergeIntervals(toIntervals(input))).toEqual(toIntervals(expected));
+  });
+
+  it('intersects two unions, whatever their order and overlaps', () => {
+    const iv = (startMs: number, endMs: number) => ({ startMs, endMs });
+    expect(intersectIntervals([iv(0, 4), iv(3, 8), iv(10, 12)], [iv(2, 11)])).toEqual([iv(2, 8), iv(10, 11)]);
+    expect(intersectIntervals([iv(0, 1)], [iv(1, 2)])).toEqual([]);
+    expect(intersectIntervals([], [iv(0, 1)])).toEqual([]);
+    expect(intersectIntervals([iv(5, 9), iv(0, 2)], [iv(1, 6), iv(8, 20)])).toEqual([iv(1, 2), iv(5, 6), iv(8, 9)]);
   });
 });
 

@@ -3,6 +3,9 @@
  * device, each a list of time segments (compute / send / wait / receive) and recovery markers,
  * with per-lane totals and a summary that says where the time went. `timeline.ts` draws it.
  *
+ * The overlap row marks the stretches when some transfer and some computation ran at once (any
+ * devices): the time a pipelined plan hides its transfers in.
+ *
  * What OwnerRuntime records (and so what is drawn):
  *  - work done on the owner (kind 'owner', or a spatial/fc share of device 0): one compute span;
  *  - a worker's task that came back: startMs → sendEndMs (input leaving the owner) → the worker's
@@ -123,11 +126,22 @@ export interface TimelineSummary {
   baselineMs: number | null;
   /** baselineMs / totalMs (> 1: the mesh was faster); null without a baseline. */
   speedup: number | null;
+  /** Time during which at least one transfer (send or receive) and one computation ran at once, on any devices. */
+  overlapMs: number;
+  /** Time during which at least one transfer ran (overlapping transfers counted once). */
+  transferUnionMs: number;
+}
+
+export interface Interval {
+  startMs: number;
+  endMs: number;
 }
 
 export interface TimelineLayout {
   lanes: TimelineLane[];
   summary: TimelineSummary;
+  /** The stretches counted in `summary.overlapMs`, in time order, disjoint. */
+  overlaps: Interval[];
 }
 
 const finite = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -140,21 +154,40 @@ function labelOf(labels: TimelineInput['labels'], deviceId: string, isOwner: boo
   return isOwner ? 'owner' : deviceId.slice(0, 6) || '?';
 }
 
-/** Union length of [start, end) intervals. */
-function unionMs(intervals: readonly { startMs: number; endMs: number }[]): number {
-  const sorted = [...intervals].filter((i) => i.endMs > i.startMs).sort((a, b) => a.startMs - b.startMs);
-  let total = 0;
-  let curStart = -Infinity;
-  let curEnd = -Infinity;
+/** [start, end) intervals merged into disjoint ones in time order; empty and non-finite ones dropped. */
+export function mergeIntervals(intervals: readonly Interval[]): Interval[] {
+  const sorted = intervals.filter((i) => Number.isFinite(i.startMs) && Number.isFinite(i.endMs) && i.endMs > i.startMs).sort((a, b) => a.startMs - b.startMs);
+  const out: Interval[] = [];
   for (const { startMs, endMs } of sorted) {
-    if (startMs > curEnd) {
-      if (curEnd > curStart) total += curEnd - curStart;
-      curStart = startMs;
-      curEnd = endMs;
-    } else curEnd = Math.max(curEnd, endMs);
+    const last = out[out.length - 1];
+    if (last && startMs <= last.endMs) last.endMs = Math.max(last.endMs, endMs);
+    else out.push({ startMs, endMs });
   }
-  if (curEnd > curStart) total += curEnd - curStart;
-  return total;
+  return out;
+}
+
+/** Union length of [start, end) intervals. */
+function unionMs(intervals: readonly Interval[]): number {
+  return mergeIntervals(intervals).reduce((sum, i) => sum + (i.endMs - i.startMs), 0);
+}
+
+/** Where the union of `a` meets the union of `b`: disjoint intervals in time order. */
+export function intersectIntervals(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  const x = mergeIntervals(a);
+  const y = mergeIntervals(b);
+  const out: Interval[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const p = x[i] as Interval;
+    const q = y[j] as Interval;
+    const startMs = Math.max(p.startMs, q.startMs);
+    const endMs = Math.min(p.endMs, q.endMs);
+    if (endMs > startMs) out.push({ startMs, endMs });
+    if (p.endMs < q.endMs) i++;
+    else j++;
+  }
+  return out;
 }
 
 const mbPerSec = (bytes: number, ms: number): number | null => (bytes > 0 && ms >= 0.05 ? bytes / ms / 1000 : null);
@@ -341,6 +374,9 @@ export function layoutTimeline(input: TimelineInput): TimelineLayout {
   const computeMs = add((t) => t.computeMs);
   const ownerBusy = unionMs(owner.segments);
   const baseline = finite(input.baselineMs ?? null);
+  const allSegments = ordered.flatMap((l) => l.segments);
+  const transfers = allSegments.filter((seg) => seg.kind === 'send' || seg.kind === 'receive');
+  const overlaps = intersectIntervals(transfers, allSegments.filter((seg) => seg.kind === 'compute'));
   const summary: TimelineSummary = {
     totalMs,
     spanMs,
@@ -359,8 +395,10 @@ export function layoutTimeline(input: TimelineInput): TimelineLayout {
     busy: ordered.map((l) => ({ deviceId: l.deviceId, label: l.label, fraction: l.totals.busyFraction })),
     baselineMs: baseline !== null && baseline > 0 ? baseline : null,
     speedup: baseline !== null && baseline > 0 && totalMs > 0 ? baseline / totalMs : null,
+    overlapMs: overlaps.reduce((sum, o) => sum + (o.endMs - o.startMs), 0),
+    transferUnionMs: unionMs(transfers),
   };
-  return { lanes: ordered, summary };
+  return { lanes: ordered, summary, overlaps };
 }
 
 /** Axis ticks: 0, step, 2·step… ≤ spanMs with step 1, 2 or 5 × 10^k, at most about `maxTicks`. */
@@ -428,6 +466,11 @@ export function describeMarker(lane: Pick<TimelineLane, 'label'>, m: TimelineMar
   return `⚠ ${lane.label}: ${what}${where}${when} · ${m.reason}`;
 }
 
+/** "transfer/compute overlap: 12 ms of 91 ms": how much of the image's time transfers hid behind computing. */
+export function describeOverlap(s: Pick<TimelineSummary, 'overlapMs' | 'totalMs' | 'spanMs'>): string {
+  return `transfer/compute overlap: ${formatMs(s.overlapMs)} of ${formatMs(s.totalMs > 0 ? s.totalMs : s.spanMs)}`;
+}
+
 /** The summary sentence: how long, who computed, what moved. */
 export function describeSummary(s: TimelineSummary): string {
   if (s.tasks === 0) return `No tasks recorded · ${formatMs(s.totalMs)} in all`;
@@ -440,6 +483,7 @@ export function describeSummary(s: TimelineSummary): string {
     parts.push(`${s.parallelism.toFixed(1)} devices computing on average`);
     parts.push(`owner idle ${formatMs(s.ownerIdleMs)}`);
     parts.push(`${formatBytes(s.bytesOut)} sent, ${formatBytes(s.bytesIn)} back`);
+    if (s.transferUnionMs > 0) parts.push(describeOverlap(s));
   }
   if (s.recoveries > 0) parts.push(`${s.recoveries} share${s.recoveries === 1 ? '' : 's'} recovered on the owner`);
   return parts.join(' · ');

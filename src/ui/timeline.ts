@@ -2,13 +2,15 @@
  * The per-image timeline: one lane per device (owner first), its input going out, waiting,
  * computing and its result coming back, on the owner's clock; ⚠ where a worker failed and the
  * owner recomputed its share. Hover, tap or focus a bar (arrow keys move between bars) to read its
- * numbers in the line under the chart. An inline SVG redrawn at the container's pixel width, so
+ * numbers in the line under the chart. Below the lanes, a thin "overlap" row marks when some
+ * transfer and some computation ran at once (what pipelining buys). An inline SVG redrawn at the container's pixel width, so
  * text stays readable from a 390 px phone up. Layout and words: timeline-layout.ts.
  */
 import { h } from './dom.ts';
 import { formatBytes, formatMs } from './format.ts';
 import {
   describeMarker,
+  describeOverlap,
   describeSegment,
   describeSummary,
   layoutTimeline,
@@ -44,6 +46,8 @@ const BAR_H = 22;
 const LANE_GAP = 8;
 const LANE_H = LABEL_H + BAR_H + LANE_GAP;
 const MIN_SEG_W = 2;
+const OVERLAP_BAND_H = 6;
+const OVERLAP_ROW_H = LABEL_H + OVERLAP_BAND_H + LANE_GAP;
 
 let instances = 0;
 
@@ -86,6 +90,7 @@ function legend(layout: TimelineLayout): HTMLElement {
     item(has('receive'), 'tl-sw-receive', 'result back (stripes ╲)'),
     item(has('wait'), 'tl-sw-wait', 'waiting / unknown split (dashed)'),
     item(segments.some((seg) => seg.details.recoveryOf), 'tl-sw-recovery', 'owner recomputing a worker’s share (red edge)'),
+    item(layout.overlaps.length > 0, 'tl-sw-overlap', 'overlap: a transfer and a computation at once'),
     markers ? h('li', {}, h('span', { class: 'tl-swatch-mark', 'aria-hidden': 'true' }, '⚠'), 'worker failed (△: already out, share ran on the owner)') : null,
   );
 }
@@ -166,7 +171,9 @@ export function renderTimeline(input: TimelineInput, options: TimelineOptions = 
   let width = Math.max(280, Math.round(options.width ?? 640));
   const draw = () => {
     const W = width;
-    const H = AXIS_H + layout.lanes.length * LANE_H;
+    const showOverlap = layout.summary.transferUnionMs > 0;
+    const lanesH = AXIS_H + layout.lanes.length * LANE_H;
+    const H = lanesH + (showOverlap ? OVERLAP_ROW_H : 0);
     const span = layout.summary.spanMs > 0 ? layout.summary.spanMs : 1;
     const plotW = W - 2 * PAD_X;
     const x = (ms: number) => PAD_X + (Math.min(Math.max(ms, 0), span) / span) * plotW;
@@ -209,6 +216,18 @@ export function renderTimeline(input: TimelineInput, options: TimelineOptions = 
       }
       svg.append(g);
     });
+    if (showOverlap) {
+      const bandY = lanesH + LABEL_H;
+      svg.append(
+        s(
+          'g',
+          { class: 'tl-overlap', role: 'img', 'aria-label': describeOverlap(layout.summary), 'data-field': 'overlap-row' },
+          s('text', { x: PAD_X, y: lanesH + LABEL_H - 5, class: 'tl-lane-label' }, s('tspan', { class: 'tl-lane-name' }, 'overlap'), s('tspan', { class: 'tl-lane-caption' }, `  ${formatMs(layout.summary.overlapMs)}`)),
+          s('rect', { x: PAD_X, y: bandY, width: plotW, height: OVERLAP_BAND_H, rx: 2, class: 'tl-lane-bg' }),
+          ...layout.overlaps.map((o) => s('rect', { x: x(o.startMs), y: bandY, width: Math.max(1, x(o.endMs) - x(o.startMs)), height: OVERLAP_BAND_H, class: 'tl-overlap-band' })),
+        ),
+      );
+    }
 
     // Segments and markers, in `items` order (markers come after the segments of their lane's
     // time, and sit on top).
