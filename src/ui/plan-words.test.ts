@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeChecks, describeExposure, describePlan, describePrivacySetting, type PlanFacts } from './plan-words.ts';
+import { describeChecks, describeExposure, describePlan, describePrivacySetting, describeWire, type PlanFacts } from './plan-words.ts';
 
 const facts = (over: Partial<PlanFacts>): PlanFacts => ({ scheme: 'auto', steps: 'owner×10', devices: ['owner'], excluded: [], predictedMs: 100, ownerAlonePredictedMs: 100, workersReady: 0, ...over });
 
@@ -11,6 +11,17 @@ describe('describePlan', () => {
     expect(describePlan(facts({ steps: 'bodp(1) bodp(1)', devices: ['owner', 'a'], predictedMs: 200, ownerAlonePredictedMs: 100, scheme: 'bodp', workersReady: 1 }))).toBe(
       '1 worker, BODP per layer: predicted 0.50× the speed of this device alone (slower; as you asked for this scheme)',
     );
+  });
+
+  it('names resident strips and the compact wire formats stepLabel marks', () => {
+    expect(describePlan(facts({ steps: 'resident(4)·f16 msccFgcp owner', devices: ['owner', 'a', 'b'], predictedMs: 50, ownerAlonePredictedMs: 100, workersReady: 2 }))).toBe(
+      '2 workers, resident strips (workers swap halos directly) + sparse FC split (MSCC + FGCP), activations sent as float16: predicted 2.0× faster',
+    );
+    expect(describePlan(facts({ steps: 'fused(3)·i8 resident(2)·f16', devices: ['owner', 'a'], predictedMs: 80, ownerAlonePredictedMs: 100, workersReady: 1 }))).toBe(
+      '1 worker, fused blocks + resident strips (workers swap halos directly), activations sent as float16 and 8-bit: predicted 1.3× faster',
+    );
+    expect(describeWire('fused(3) bodp(1) owner')).toBeNull();
+    expect(describeWire('bodp(1)·i8')).toBe('activations sent as 8-bit');
   });
 
   it('says why it runs alone', () => {

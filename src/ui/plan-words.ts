@@ -2,8 +2,8 @@
 import type { Classification } from '../runtime/index.ts';
 
 export interface PlanFacts {
-  scheme: 'auto' | 'bodp' | 'fused' | 'grid' | 'owner';
-  /** Plan steps as the classifier describes them, e.g. "fused(6) fused(4) msccFgcp owner×2". */
+  scheme: 'auto' | 'bodp' | 'fused' | 'grid' | 'resident' | 'owner';
+  /** Plan steps as the classifier describes them (partition's stepLabel), e.g. "resident(4)·f16 fused(3)·i8 msccFgcp owner×2". */
   steps: string;
   devices: readonly string[];
   excluded: readonly { deviceId: string; reason: string }[];
@@ -17,17 +17,31 @@ const STEP_WORDS: [RegExp, string][] = [
   [/\bfused\(/, 'fused blocks'],
   [/\bbodp\(/, 'BODP per layer'],
   [/\bgrid\(/, '2D grid'],
+  [/\bresident\(/, 'resident strips (workers swap halos directly)'],
   [/\bmsccFgcp\b/, 'sparse FC split (MSCC + FGCP)'],
   [/\boutputSplit\b/, 'FC split by outputs'],
 ];
+
+/** Compact activations on the wire, as stepLabel suffixes them; float32 has no suffix. */
+const WIRE_WORDS: [RegExp, string][] = [
+  [/·f16\b/, 'float16'],
+  [/·i8\b/, '8-bit'],
+];
+
+/** "activations sent as float16 and 8-bit", or null when everything went as float32. */
+export function describeWire(steps: string): string | null {
+  const used = WIRE_WORDS.filter(([re]) => re.test(steps)).map(([, words]) => words);
+  return used.length > 0 ? `activations sent as ${used.join(' and ')}` : null;
+}
 
 export function describePlan(f: PlanFacts): string {
   const workers = f.devices.length - 1;
   if (workers > 0) {
     const how = STEP_WORDS.filter(([re]) => re.test(f.steps)).map(([, words]) => words);
+    const wire = describeWire(f.steps);
     const gain = f.ownerAlonePredictedMs / f.predictedMs;
     const predicted = Number.isFinite(gain) && gain > 0 ? `: predicted ${gain >= 1 ? `${gain.toFixed(1)}× faster` : `${gain.toPrecision(2)}× the speed of this device alone (slower; as you asked for this scheme)`}` : '';
-    return `${workers} worker${workers === 1 ? '' : 's'}, ${how.length > 0 ? how.join(' + ') : 'split'}${predicted}`;
+    return `${workers} worker${workers === 1 ? '' : 's'}, ${how.length > 0 ? how.join(' + ') : 'split'}${wire ? `, ${wire}` : ''}${predicted}`;
   }
   if (f.scheme === 'owner') return 'This device alone, as chosen';
   if (f.workersReady === 0) return 'Running alone: no workers have joined yet';
