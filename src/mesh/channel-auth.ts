@@ -24,12 +24,21 @@ export interface ChannelBinding {
 
 export type AuthRole = 'owner' | 'worker';
 
+/**
+ * Which kind of link a proof is for: the owner's link to a worker ('star'), or one worker's to
+ * another ('neighbour', the initiator in the owner's role). Part of what is signed, so a proof
+ * made on one kind of link never checks out on the other.
+ */
+export type AuthScope = 'star' | 'neighbour';
+
 /** Everything both sides must agree on; built in the same order on both. */
 export interface AuthTranscript {
   ownerBinding: string;
   workerBinding: string;
   ownerNonce: string;
   workerNonce: string;
+  /** Absent on star links, whose encoding predates neighbour links. */
+  scope?: 'neighbour';
 }
 
 const KEY_LABEL = 'modnn-web/channel-auth/v1';
@@ -66,15 +75,18 @@ export async function channelAuthKey(joinKey: string): Promise<CryptoKey> {
 }
 
 /** A binding and both nonces, put in owner/worker order whichever side builds it. */
-export function transcriptFor(role: AuthRole, binding: ChannelBinding, nonces: { own: string; peer: string }): AuthTranscript {
-  return role === 'owner'
-    ? { ownerBinding: binding.local, workerBinding: binding.remote, ownerNonce: nonces.own, workerNonce: nonces.peer }
-    : { ownerBinding: binding.remote, workerBinding: binding.local, ownerNonce: nonces.peer, workerNonce: nonces.own };
+export function transcriptFor(role: AuthRole, binding: ChannelBinding, nonces: { own: string; peer: string }, scope: AuthScope = 'star'): AuthTranscript {
+  const transcript: AuthTranscript =
+    role === 'owner'
+      ? { ownerBinding: binding.local, workerBinding: binding.remote, ownerNonce: nonces.own, workerNonce: nonces.peer }
+      : { ownerBinding: binding.remote, workerBinding: binding.local, ownerNonce: nonces.peer, workerNonce: nonces.own };
+  if (scope === 'neighbour') transcript.scope = 'neighbour';
+  return transcript;
 }
 
 /** A JSON array cannot be read two ways, so no two transcripts encode alike. */
 const encode = (label: string, t: AuthTranscript): Uint8Array<ArrayBuffer> =>
-  utf8(JSON.stringify([KEY_LABEL, label, t.ownerBinding, t.workerBinding, t.ownerNonce, t.workerNonce]));
+  utf8(JSON.stringify([KEY_LABEL, t.scope === 'neighbour' ? `neighbour-${label}` : label, t.ownerBinding, t.workerBinding, t.ownerNonce, t.workerNonce]));
 
 /** `prover`'s proof that it knows the key and sees this transcript (base64url HMAC-SHA-256). */
 export async function proveChannel(key: CryptoKey, prover: AuthRole, transcript: AuthTranscript): Promise<string> {

@@ -50,6 +50,13 @@ export type Welcome = v.InferOutput<typeof welcomeSchema>;
 export const AUTH_METHOD = 'mesh.auth';
 export const authRequestSchema = v.object({ method: v.literal(AUTH_METHOD), nonce: nonceSchema, proof: digestSchema, device: deviceInfoSchema });
 export const authReplySchema = v.object({ proof: digestSchema, owner: deviceInfoSchema });
+/**
+ * The same exchange between two workers (neighbour links): proofs only, no device details, which
+ * a neighbour has no use for. Strict, so a device field is refused rather than passed over.
+ */
+export const NEIGHBOUR_AUTH_METHOD = 'mesh.neighbour-auth';
+export const neighbourAuthRequestSchema = v.strictObject({ method: v.literal(NEIGHBOUR_AUTH_METHOD), nonce: nonceSchema, proof: digestSchema });
+export const neighbourAuthReplySchema = v.strictObject({ proof: digestSchema });
 
 export const refuseSchema = v.object({ code: shortText(40), message: shortText(400) });
 export type Refuse = v.InferOutput<typeof refuseSchema>;

@@ -286,7 +286,8 @@ export class OwnerMesh extends Emitter<OwnerEvents> {
       this.emit('change', undefined);
     });
     session.on('close', (reason) => this.drop(peerId, entry.removedFor ?? reason ?? new MeshError('ERR_PEER_LEFT', 'the link closed'), entry));
-    session.on('ready', (device) => this.onReady(peerId, entry, device));
+    // A star session always carries the worker's device (its proof's schema requires one).
+    session.on('ready', (device) => device && this.onReady(peerId, entry, device));
   }
 
   private onReady(peerId: string, entry: Entry, device: DeviceInfo): void {

@@ -10,6 +10,10 @@
  *   owner  → response { owner's proof, owner's device }               (the worker checks, else leaves)
  * Neither side is 'ready' (no tasks, no models, no weights) before it has checked the other's
  * proof, and neither tells the other anything about its device before that.
+ *
+ * Between two workers (scope 'neighbour') the same handshake runs with the initiator of the
+ * connection in the owner's role, under its own method and signing label, and with no device
+ * details at all: a neighbour only swaps data with the other, on the owner's say.
  */
 import { MeshError } from '../errors.ts';
 import {
@@ -20,25 +24,29 @@ import {
   shortAuthCode,
   transcriptFor,
   verifyChannelProof,
+  type AuthScope,
   type AuthTranscript,
   type ChannelBinding,
 } from './channel-auth.ts';
 import {
   AUTH_METHOD,
   MESH_PROTOCOL_VERSION,
+  NEIGHBOUR_AUTH_METHOD,
   authReplySchema,
   authRequestSchema,
   heartbeatSchema,
   helloSchema,
   pongSchema,
   leaveSchema,
+  neighbourAuthReplySchema,
+  neighbourAuthRequestSchema,
   parseMeta,
   refuseSchema,
   welcomeSchema,
   type DeviceInfo,
 } from './control.ts';
 import { Emitter } from './emitter.ts';
-import type { MessageLink, Reply } from './link.ts';
+import type { MessageLink, Reply, RequestHandler } from './link.ts';
 import { MessageKind, type IncomingMessage } from './wire/index.ts';
 
 export const APP_VERSION = '0.1.0';
@@ -66,6 +74,8 @@ export type SessionState = 'handshake' | 'ready' | 'closed';
 export interface SessionAuth {
   joinKey: string;
   binding: ChannelBinding | null;
+  /** Default 'star' (owner and worker). */
+  scope?: AuthScope;
 }
 
 /** A failed channel proof: a protocol error with the detail code `ERR_AUTH`. */
@@ -73,8 +83,8 @@ const authFailure = (message: string): MeshError => new MeshError('ERR_AUTH', me
 const PEER_FAILED_PROOF = 'the peer could not prove it knows this room’s join key on this connection (a wrong key, or someone in the middle of the connection)';
 
 type SessionEvents = {
-  /** The handshake succeeded; carries the other side's device. */
-  ready: DeviceInfo;
+  /** The handshake succeeded; carries the other side's device (null on a neighbour link, where none travels). */
+  ready: DeviceInfo | null;
   /** A new round-trip time sample, in ms. */
   rtt: number;
   /** Messages other than membership ones (requests are answered by the link's handler). */
@@ -114,6 +124,8 @@ export class PeerSession extends Emitter<SessionEvents> {
   private proofChecked = false;
   private lastCheckAtMs = Date.now();
   private readonly options: SessionOptions;
+  private readonly scope: AuthScope;
+  private served: RequestHandler | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(
@@ -125,6 +137,7 @@ export class PeerSession extends Emitter<SessionEvents> {
   ) {
     super();
     this.options = { ...DEFAULT_SESSION_OPTIONS, ...options };
+    this.scope = auth.scope ?? 'star';
     this.authKey = channelAuthKey(auth.joinKey);
     this.authKey.catch(() => {}); // awaited where used
     link.on('message', (m) => this.onMessage(m));
@@ -140,8 +153,34 @@ export class PeerSession extends Emitter<SessionEvents> {
       queueMicrotask(() => this.drop(authFailure('this connection cannot tell its channel binding (DTLS fingerprints), so the join key cannot be proved on it')));
       return;
     }
-    if (role === 'owner') link.setRequestHandler((request) => this.answerAsOwner(request));
+    if (role === 'owner') link.setRequestHandler((request) => (this.served ? this.answerServed(request) : this.answerAsOwner(request)));
     else void this.sayHello();
+  }
+
+  /**
+   * Hands the peer's requests to `handler` once both proofs checked out; the session keeps the
+   * link's request handler itself so that nothing reaches `handler` before that. Without it, an
+   * owner-role session takes no requests but the proof (an owner's workers ask it nothing).
+   */
+  serve(handler: RequestHandler): void {
+    this.served = handler;
+    if (this.role === 'worker') this.link.setRequestHandler((request) => this.answerServed(request));
+  }
+
+  private async answerServed(request: IncomingMessage): Promise<Reply> {
+    const method = (request.meta as { method?: unknown } | null)?.method;
+    if (this.role === 'owner' && method === this.authMethod) return this.answerAsOwner(request);
+    // Before the peer's proof was even checked no request of its can be genuine; after it, one may
+    // overtake the last handshake step and waits for it.
+    const mayWait = this.role === 'worker' || this.proofChecked;
+    if (this.state !== 'ready' && !(mayWait && (await this.whenReady()))) {
+      throw Object.assign(new Error('the peer has not proved the join key on this connection'), { code: 'ERR_PROTOCOL' });
+    }
+    return (this.served as RequestHandler)(request);
+  }
+
+  private get authMethod(): string {
+    return this.scope === 'neighbour' ? NEIGHBOUR_AUTH_METHOD : AUTH_METHOD;
   }
 
   /**
@@ -224,6 +263,8 @@ export class PeerSession extends Emitter<SessionEvents> {
         return this.onWelcome(message.meta);
       case MessageKind.Refuse: {
         const refuse = parseMeta(refuseSchema, message.meta);
+        // A neighbour cannot refuse for any reason but a proof (there is no admission between workers).
+        if (this.scope === 'neighbour') return this.drop(authFailure(refuse ? refuse.message : 'the neighbour refused this link'));
         return this.drop(new MeshError('ERR_REFUSED', refuse ? refuse.message : 'the owner refused this device', refuse?.code));
       }
       default:
@@ -255,12 +296,13 @@ export class PeerSession extends Emitter<SessionEvents> {
   private async answerAsOwner(request: IncomingMessage): Promise<Reply> {
     const hello = this.hello;
     const method = (request.meta as { method?: unknown } | null)?.method;
-    if (method !== AUTH_METHOD || this.state !== 'handshake' || !hello || this.proofChecked) {
+    if (method !== this.authMethod || this.state !== 'handshake' || !hello || this.proofChecked) {
       throw Object.assign(new Error('the owner takes no requests from workers'), { code: 'ERR_NO_HANDLER' });
     }
     this.proofChecked = true;
-    const proof = parseMeta(authRequestSchema, request.meta);
-    const transcript = proof ? transcriptFor('owner', this.auth.binding as ChannelBinding, { own: this.nonce, peer: proof.nonce }) : null;
+    const starProof = this.scope === 'star' ? parseMeta(authRequestSchema, request.meta) : null;
+    const proof = starProof ?? (this.scope === 'neighbour' ? parseMeta(neighbourAuthRequestSchema, request.meta) : null);
+    const transcript = proof ? transcriptFor('owner', this.auth.binding as ChannelBinding, { own: this.nonce, peer: proof.nonce }, this.scope) : null;
     const key = await this.authKey;
     const valid = !!proof && !!transcript && (await commitmentTo(proof.nonce)) === hello.commit && (await verifyChannelProof(key, 'worker', transcript, proof.proof));
     if (this.state !== 'handshake') throw Object.assign(new Error('the link closed'), { code: 'ERR_DESTROYED' });
@@ -274,9 +316,9 @@ export class PeerSession extends Emitter<SessionEvents> {
     setTimeout(() => {
       if (this.state !== 'handshake') return;
       this.authCode = code;
-      this.becomeReady(proof.device);
+      this.becomeReady(starProof?.device ?? null);
     }, 0);
-    return { meta: { proof: ownerProof, owner: this.local } };
+    return { meta: this.scope === 'neighbour' ? { proof: ownerProof } : { proof: ownerProof, owner: this.local } };
   }
 
   private onWelcome(meta: unknown): void {
@@ -288,7 +330,7 @@ export class PeerSession extends Emitter<SessionEvents> {
       return this.drop(new MeshError('ERR_VERSION_MISMATCH', `the owner speaks mesh protocol ${welcome.protocol}, this page ${MESH_PROTOCOL_VERSION}: reload both pages`));
     }
     if (!welcome.auth) return this.drop(authFailure('the owner’s welcome carries no nonce for the channel proof'));
-    void this.proveToOwner(transcriptFor('worker', this.auth.binding as ChannelBinding, { own: this.nonce, peer: welcome.auth.nonce }));
+    void this.proveToOwner(transcriptFor('worker', this.auth.binding as ChannelBinding, { own: this.nonce, peer: welcome.auth.nonce }, this.scope));
   }
 
   /** The worker's half: send its proof, check the owner's. */
@@ -297,13 +339,16 @@ export class PeerSession extends Emitter<SessionEvents> {
       const key = await this.authKey;
       const proof = await proveChannel(key, 'worker', transcript);
       if (this.state !== 'handshake') return;
-      const reply = await this.link.request({ method: AUTH_METHOD, nonce: this.nonce, proof, device: this.local }, [], { timeoutMs: this.options.helloTimeoutMs });
-      const ownerProof = parseMeta(authReplySchema, reply.meta);
+      const neighbour = this.scope === 'neighbour';
+      const meta = neighbour ? { method: NEIGHBOUR_AUTH_METHOD, nonce: this.nonce, proof } : { method: AUTH_METHOD, nonce: this.nonce, proof, device: this.local };
+      const reply = await this.link.request(meta, [], { timeoutMs: this.options.helloTimeoutMs });
+      const starReply = neighbour ? null : parseMeta(authReplySchema, reply.meta);
+      const ownerProof = neighbour ? parseMeta(neighbourAuthReplySchema, reply.meta) : starReply;
       const valid = !!ownerProof && (await verifyChannelProof(key, 'owner', transcript, ownerProof.proof));
       if (this.state !== 'handshake') return;
-      if (!valid) return this.drop(authFailure(`the owner ${PEER_FAILED_PROOF.replace(/^the peer /, '')}`));
+      if (!valid) return this.drop(authFailure(`the ${neighbour ? 'neighbour' : 'owner'} ${PEER_FAILED_PROOF.replace(/^the peer /, '')}`));
       this.authCode = await shortAuthCode(transcript);
-      if (this.state === 'handshake' && ownerProof) this.becomeReady(ownerProof.owner);
+      if (this.state === 'handshake' && ownerProof) this.becomeReady(starReply?.owner ?? null);
     } catch (err) {
       // The owner refused (its Refuse closes the link and says why) or the link went: only report what is new.
       if (this.state === 'handshake') this.drop(err instanceof MeshError ? err : authFailure(`channel proof failed: ${(err as Error).message}`));
@@ -317,7 +362,7 @@ export class PeerSession extends Emitter<SessionEvents> {
     void this.link.closeAfterFlush(error);
   }
 
-  private becomeReady(remote: DeviceInfo): void {
+  private becomeReady(remote: DeviceInfo | null): void {
     this.remote = remote;
     this.state = 'ready';
     this.emit('ready', remote);
