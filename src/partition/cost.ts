@@ -1,4 +1,19 @@
 import { partitionAssert } from './errors.ts';
+import type { WirePrecision } from './plan.ts';
+
+/** Bytes a value takes on the wire at each precision. */
+const bytesPerValue: Readonly<Record<WirePrecision, number>> = { float32: 4, float16: 2, int8: 1 };
+/** int8 tensors carry their affine scale and offset (two float32s). */
+const int8HeaderBytes = 8;
+
+/**
+ * Bytes one tensor of `values` activations takes on the wire: 4, 2 or 1 per value, plus 8 for
+ * int8's scale and offset. An empty tensor is not sent (0).
+ */
+export function wireBytes(values: number, wire: WirePrecision = 'float32'): number {
+  if (values <= 0) return 0;
+  return values * bytesPerValue[wire] + (wire === 'int8' ? int8HeaderBytes : 0);
+}
 
 /**
  * What the planner knows of a device (ALGORITHMS.md §2). Device 0 of a plan is always the owner,
@@ -59,6 +74,9 @@ export interface StepPrediction {
   readonly bytesToDevice: readonly number[];
   /** Bytes returned device → owner, per device. */
   readonly bytesFromDevice: readonly number[];
+  /** Bytes sent worker ↔ worker without the owner (resident runs' halos); 0 for other steps. */
+  readonly peerBytes: number;
+  /** Messages on any link, halo messages included. */
   readonly messages: number;
 }
 
@@ -104,6 +122,7 @@ export function predictStep(devices: readonly DeviceProfile[], tasks: readonly D
     computeMs: compute,
     bytesToDevice: devices.map((_, d) => (d === 0 ? 0 : sum(sends[d]))),
     bytesFromDevice: devices.map((_, d) => (d === 0 ? 0 : sum(returns[d]))),
+    peerBytes: 0,
     messages: workers.reduce((count, d) => count + (sends[d]?.length ?? 0) + (returns[d]?.length ?? 0), 0),
   };
 }
@@ -113,7 +132,94 @@ export function predictOwnerOnly(devices: readonly DeviceProfile[], flops: numbe
   const owner = devices[0] as DeviceProfile;
   const zeros = devices.map(() => 0);
   const compute = devices.map((_, d) => (d === 0 ? computeMs(owner, flops, layers) : 0));
-  return { latencyMs: compute[0] as number, computeMs: compute, bytesToDevice: zeros, bytesFromDevice: zeros, messages: 0 };
+  return { latencyMs: compute[0] as number, computeMs: compute, bytesToDevice: zeros, bytesFromDevice: zeros, peerBytes: 0, messages: 0 };
+}
+
+/** A resident run (ResidentStep) as the cost model sees it; see `residentTasks`. */
+export interface ResidentTasks {
+  /** Plan device indices of the run, in strip order. */
+  readonly devices: readonly number[];
+  /** Per run device: bytes the owner sends it first (the owner's own entry is not sent). */
+  readonly scatterBytes: readonly number[];
+  readonly layers: readonly {
+    /** Per run device: FLOPs of its strip. */
+    readonly flops: readonly number[];
+    /** Kernel runs of the layer (0 for a copy such as zero padding), each costing b. */
+    readonly kernels: number;
+    /** Halo messages received before the layer (plan device indices). */
+    readonly halos: readonly { readonly from: number; readonly to: number; readonly bytes: number }[];
+  }[];
+  /** Per run device: bytes it returns to the owner at the end (the owner's own entry is not sent). */
+  readonly gatherBytes: readonly number[];
+}
+
+/**
+ * One halo message between two devices of a run, ms: the slower end's wake-up plus the bytes at the
+ * slower end's bandwidth. The owner's own link fields are ignored (its end is the worker's link).
+ */
+export function haloMs(devices: readonly DeviceProfile[], from: number, to: number, bytes: number): number {
+  const ends = [from, to].filter((d) => d !== 0).map((d) => devices[d] as DeviceProfile);
+  const wake = Math.max(...ends.map((d) => d.wakeMs));
+  const bandwidth = Math.min(...ends.map((d) => d.bandwidthBytesPerMs));
+  return wake + bytes / bandwidth;
+}
+
+/**
+ * [ours] Timeline of a resident run (ALGORITHMS.md §5): the owner scatters each worker its input
+ * rows one after another on the shared medium (the worker with the most first-layer work first);
+ * each device computes the first layer once its rows have arrived; every later layer starts when
+ * the previous one has finished on every device (devices wait for their neighbours' rows) and takes,
+ * per device, its incoming halo messages in series (different pairs in parallel) and then its
+ * compute, the slowest device deciding; finally the workers return their strips to the owner one
+ * after another. Scatter and gather are owner-link bytes; halos are `peerBytes`.
+ */
+export function predictResident(devices: readonly DeviceProfile[], run: ResidentTasks): StepPrediction {
+  const n = devices.length;
+  partitionAssert(run.devices.every((d) => d >= 0 && d < n), 'ERR_PARTITION_PLAN', () =>
+    `predictResident: run devices [${run.devices.join(', ')}], plan has ${n}`);
+  const position = new Map(run.devices.map((d, i) => [d, i]));
+  const compute = new Array<number>(n).fill(0);
+  const bytesToDevice = new Array<number>(n).fill(0);
+  const bytesFromDevice = new Array<number>(n).fill(0);
+  let messages = 0;
+  let peerBytes = 0;
+  const layerMs = run.layers.map((layer) => run.devices.map((d, i) => computeMs(devices[d] as DeviceProfile, layer.flops[i] ?? 0, layer.kernels)));
+  for (const perDevice of layerMs) perDevice.forEach((ms, i) => { compute[run.devices[i] as number] = (compute[run.devices[i] as number] as number) + ms; });
+
+  const first = layerMs[0] ?? run.devices.map(() => 0);
+  const workers = run.devices.map((d, i) => ({ d, i })).filter(({ d, i }) => d !== 0 && (run.scatterBytes[i] ?? 0) > 0);
+  workers.sort((a, b) => (first[b.i] as number) - (first[a.i] as number) || a.d - b.d);
+  const arrival = run.devices.map(() => 0);
+  let medium = 0;
+  for (const { d, i } of workers) {
+    const bytes = run.scatterBytes[i] as number;
+    medium += messageMs(devices[d] as DeviceProfile, bytes);
+    arrival[i] = medium;
+    bytesToDevice[d] = bytes;
+    messages++;
+  }
+  let t = Math.max(medium, ...run.devices.map((_, i) => (arrival[i] as number) + (first[i] as number)));
+  run.layers.forEach((layer, k) => {
+    if (k === 0) return;
+    const receiving = run.devices.map(() => 0);
+    for (const halo of layer.halos) {
+      const i = position.get(halo.to);
+      partitionAssert(i !== undefined && position.has(halo.from), 'ERR_PARTITION_PLAN', () => `predictResident: halo ${halo.from} → ${halo.to} outside the run`);
+      receiving[i] = (receiving[i] as number) + haloMs(devices, halo.from, halo.to, halo.bytes);
+      peerBytes += halo.bytes;
+      messages++;
+    }
+    const perDevice = layerMs[k] as number[];
+    t += Math.max(0, ...run.devices.map((_, i) => (receiving[i] as number) + (perDevice[i] as number)));
+  });
+  run.devices.forEach((d, i) => {
+    const bytes = run.gatherBytes[i] ?? 0;
+    if (d === 0 || bytes <= 0) return;
+    t += messageMs(devices[d] as DeviceProfile, bytes);
+    bytesFromDevice[d] = bytes;
+    messages++;
+  });
+  return { latencyMs: t, computeMs: compute, bytesToDevice, bytesFromDevice, peerBytes, messages };
 }
 
 /** What one inference measured for a device, to refresh its profile. */

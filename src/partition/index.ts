@@ -17,6 +17,7 @@ export type { LayerUnit } from './units.ts';
 export { fullRect, sliceBlock, sliceCost } from './spatialSlices.ts';
 export type { InputCut, NodeSlice, SliceCost, TileAssignment, TileSlice } from './spatialSlices.ts';
 export { gridTiling, squarestGrid, stripTiling } from './tilings.ts';
+export { isResidentChain, residentActivationBytes, residentDevices, residentRun, residentSplitFits, residentTasks } from './resident.ts';
 export type { SplitAxis } from './tilings.ts';
 
 // Plans
@@ -41,10 +42,10 @@ export { fcTraffic, partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse
 export type { FcPartition, FcTraffic } from './sparse/fcPartition.ts';
 
 // Cost model and planner
-export { capability, computeMs, messageMs, predictOwnerOnly, predictStep, refreshProfile } from './cost.ts';
-export type { DeviceMeasurement, DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
-export { planInference, planSteps } from './planner.ts';
-export type { ExcludedDevice, Plan, PlannedStep, PlannerOptions } from './planner.ts';
+export { capability, computeMs, haloMs, messageMs, predictOwnerOnly, predictResident, predictStep, refreshProfile, wireBytes } from './cost.ts';
+export type { DeviceMeasurement, DeviceProfile, DeviceTask, ResidentTasks, StepPrediction } from './cost.ts';
+export { autoWireMargin, planInference, planSteps } from './planner.ts';
+export type { ExcludedDevice, Plan, PlannedStep, PlannerOptions, PlannerSpatialScheme, WireOption } from './planner.ts';
 export { pixelNodes, privateUnitCount } from './privacy.ts';
 export type { InputPrivacy } from './privacy.ts';
 

@@ -1,9 +1,10 @@
 import type { CsrMatrix, GraphNode, ModelGraph } from '../model/index.ts';
 import { csrNnz, nodeFlopsWith, prunedKernelOf, shapeSize } from '../model/index.ts';
 import type { DeviceProfile, DeviceTask, StepPrediction } from './cost.ts';
-import { capability, predictOwnerOnly, predictStep } from './cost.ts';
+import { capability, predictOwnerOnly, predictResident, predictStep } from './cost.ts';
 import { partitionAssert } from './errors.ts';
-import type { PlanStep, SpatialScheme } from './plan.ts';
+import type { PlanStep, SpatialScheme, WirePrecision } from './plan.ts';
+import { isResidentChain, residentActivationBytes, residentDevices, residentRun, residentTasks } from './resident.ts';
 import type { FcPartition } from './sparse/fcPartition.ts';
 import { partitionFcMsccFgcp, partitionFcOutputSplit } from './sparse/fcPartition.ts';
 import type { FcScheme } from './sparse/fcSlice.ts';
@@ -20,14 +21,42 @@ const bytesPerFloat32 = 4;
 /** CSR storage per nonzero: a float32 value and an int32 column index. */
 const bytesPerNonzero = 8;
 
+/** Spatial schemes the planner may consider: a `SpatialStep`'s schemes, and resident runs (`ResidentStep`). */
+export type PlannerSpatialScheme = SpatialScheme | 'resident';
+
+/** Options of `PlannerOptions.wire`: one precision for every spatial and resident step, or 'auto'. */
+export type WireOption = WirePrecision | 'auto';
+
+/**
+ * With `wire: 'auto'`, a step goes float16 only when that predicts it at least this fraction
+ * faster than float32 (transfer-bound steps); compute-bound steps keep float32.
+ */
+export const autoWireMargin = 0.05;
+
 /** Planner options; every field has a default. */
 export interface PlannerOptions {
   /** Seed of MSCC's randomized SVD and k-means++ (default 1). */
   readonly seed?: number;
   /** Deepest fused block, in layer units (default 8). */
   readonly maxFusedDepth?: number;
-  /** Spatial schemes to consider (default all three). */
-  readonly spatialSchemes?: readonly SpatialScheme[];
+  /**
+   * Spatial schemes to consider (default 'bodp', 'fused', 'grid', and 'resident' when `peerLinks`).
+   * 'resident' is considered only with `peerLinks: true`.
+   */
+  readonly spatialSchemes?: readonly PlannerSpatialScheme[];
+  /**
+   * Workers can message each other directly (default false). Enables resident runs: chains of
+   * layers whose strips stay on the devices, swapping only halo rows between them.
+   */
+  readonly peerLinks?: boolean;
+  /** Longest resident run, in layer units (default 32). */
+  readonly maxResidentDepth?: number;
+  /**
+   * Activation precision on the wire for spatial and resident steps (default 'float32'); Dense
+   * steps always send float32. 'auto' picks float16 per step where it predicts the step more than
+   * `autoWireMargin` faster, else float32; int8 only when asked for.
+   */
+  readonly wire?: WireOption;
   /** Dense-layer schemes to consider besides owner-only (default both). */
   readonly fcSchemes?: readonly FcScheme[];
   /** May a block or layer stay on the owner (default true; false forces a scheme, for reports). */
@@ -89,8 +118,10 @@ export interface Plan {
   /** The same model on the owner alone, ms. */
   readonly ownerAloneMs: number;
   readonly excluded: readonly ExcludedDevice[];
-  /** Activation bytes on the wire per inference, both directions. */
+  /** Activation bytes on the wire per inference: to and from the owner, plus `peerBytes`. */
   readonly totalBytes: number;
+  /** Activation bytes sent worker ↔ worker per inference (resident runs' halos). */
+  readonly peerBytes: number;
   readonly totalMessages: number;
   /** Per device (plan order): bytes the owner sends it, per inference. */
   readonly bytesToDevice: readonly number[];
@@ -143,21 +174,28 @@ const nodeFlops = (context: Context, graphNode: GraphNode): number => nodeFlopsW
 
 const sparseKernel = (options: PlannerOptions, graphNode: GraphNode): CsrMatrix | undefined => prunedKernelOf(graphNode, options.fcWeights);
 
-function stripStep(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, tiles: TileAssignment[], grid?: [number, number]): PlannedStep {
+/** Conv weights are replicated on every device that computes a slice (ALGORITHMS.md §3). */
+function weightBytesOf(graph: ModelGraph, nodeIds: readonly number[]): number {
+  return nodeIds.reduce((sum, id) => sum + node(graph, id).weights.reduce((s, w) => s + shapeSize(w.shape) * bytesPerFloat32, 0), 0);
+}
+
+function stripStep(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, tiles: TileAssignment[], wire: WirePrecision, grid?: [number, number]): PlannedStep {
   const { graph, devices } = context;
   const slices = sliceBlock(graph, nodeIds, tiles);
   const layers = kernelCount(graph, nodeIds);
-  // Conv weights are replicated on every device that computes a slice (ALGORITHMS.md §3).
-  const weightBytes = nodeIds.reduce((sum, id) => sum + node(graph, id).weights.reduce((s, w) => s + shapeSize(w.shape) * bytesPerFloat32, 0), 0);
+  const weightBytes = weightBytesOf(graph, nodeIds);
   let infeasible = false;
   const tasks: DeviceTask[] = slices.map((slice) => {
-    const cost = sliceCost(graph, slice);
-    if (weightBytes + cost.inputBytes + cost.outputBytes > (devices[slice.device] as DeviceProfile).memoryBytes) infeasible = true;
+    // Devices hold float32 maps whatever travels on the wire.
+    const held = sliceCost(graph, slice);
+    if (weightBytes + held.inputBytes + held.outputBytes > (devices[slice.device] as DeviceProfile).memoryBytes) infeasible = true;
+    const cost = wire === 'float32' ? held : sliceCost(graph, slice, wire);
     return { device: slice.device, flops: cost.flops, layers, sendBytes: [cost.inputBytes], returnBytes: [cost.outputBytes] };
   });
-  const step: PlanStep = grid === undefined
+  const base: PlanStep = grid === undefined
     ? { kind: 'spatial', scheme, nodeIds, depth, slices }
     : { kind: 'spatial', scheme, nodeIds, depth, grid, slices };
+  const step: PlanStep = wire === 'float32' ? base : { ...base, wire };
   const prediction = predictStep(devices, tasks);
   // A device that cannot hold its slice makes the candidate unusable, not an error.
   return { step, prediction: infeasible ? { ...prediction, latencyMs: Number.POSITIVE_INFINITY } : prediction };
@@ -167,12 +205,12 @@ function stripStep(context: Context, nodeIds: readonly number[], depth: number, 
  * OCBP-style rebalancing: from the biased shares, move `stride` rows from one device to another
  * while that lowers the predicted latency; halve the stride when no move helps.
  */
-function rebalance(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, outputHw: [number, number], axis: SplitAxis): PlannedStep {
+function rebalance(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, outputHw: [number, number], axis: SplitAxis, wire: WirePrecision): PlannedStep {
   const length = axis === 'rows' ? outputHw[0] : outputHw[1];
   const toTiles = (shares: readonly number[]): TileAssignment[] =>
     sharesToRanges(shares).map((range, device) => ({ device, tile: stripRect(range, axis, outputHw[0], outputHw[1]) }));
   let shares = biasedSplit(length, context.capabilities);
-  let best = stripStep(context, nodeIds, depth, scheme, toTiles(shares));
+  let best = stripStep(context, nodeIds, depth, scheme, toTiles(shares), wire);
   for (let stride = Math.max(1, Math.floor(length / (4 * shares.length))); stride >= 1;) {
     let improved: { shares: number[]; planned: PlannedStep } | undefined;
     for (let from = 0; from < shares.length; from++) {
@@ -182,7 +220,7 @@ function rebalance(context: Context, nodeIds: readonly number[], depth: number, 
         const candidate = [...shares];
         candidate[from] = (candidate[from] as number) - stride;
         candidate[to] = (candidate[to] as number) + stride;
-        const planned = stripStep(context, nodeIds, depth, scheme, toTiles(candidate));
+        const planned = stripStep(context, nodeIds, depth, scheme, toTiles(candidate), wire);
         const bar = improved?.planned.prediction.latencyMs ?? best.prediction.latencyMs;
         if (planned.prediction.latencyMs < bar - 1e-9) improved = { shares: candidate, planned };
       }
@@ -197,7 +235,41 @@ function rebalance(context: Context, nodeIds: readonly number[], depth: number, 
   return best;
 }
 
+/**
+ * A step at the wire precision the options ask for: the forced one, or with 'auto' float16 when it
+ * predicts the step more than `autoWireMargin` faster than float32.
+ */
+function withWire(context: Context, build: (wire: WirePrecision) => PlannedStep | undefined): PlannedStep | undefined {
+  const option = context.options.wire ?? 'float32';
+  if (option !== 'auto') return build(option);
+  const full = build('float32');
+  if (full === undefined) return undefined;
+  const half = build('float16');
+  return half !== undefined && half.prediction.latencyMs < full.prediction.latencyMs * (1 - autoWireMargin) ? half : full;
+}
+
 function spatialCandidate(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme): PlannedStep {
+  return withWire(context, (wire) => spatialCandidateAt(context, nodeIds, depth, scheme, wire)) as PlannedStep;
+}
+
+/**
+ * A resident run of the chain over the devices that can each hold rows of every layer (the owner
+ * only when it computes); none when that leaves no worker.
+ */
+function residentCandidate(context: Context, nodeIds: readonly number[]): PlannedStep | undefined {
+  const { graph, devices } = context;
+  const run = residentDevices(graph, nodeIds, devices.map((_, d) => d), context.capabilities);
+  if (!run.devices.some((d) => d !== 0)) return undefined;
+  const weightBytes = weightBytesOf(graph, nodeIds);
+  return withWire(context, (wire) => {
+    const step = residentRun(graph, nodeIds, run.devices, run.weights, wire);
+    const prediction = predictResident(devices, residentTasks(graph, step));
+    const infeasible = run.devices.some((d) => weightBytes + residentActivationBytes(graph, step, d) > (devices[d] as DeviceProfile).memoryBytes);
+    return { step, prediction: infeasible ? { ...prediction, latencyMs: Number.POSITIVE_INFINITY } : prediction };
+  });
+}
+
+function spatialCandidateAt(context: Context, nodeIds: readonly number[], depth: number, scheme: SpatialScheme, wire: WirePrecision): PlannedStep {
   const { graph, devices, capabilities, options } = context;
   const output = node(graph, nodeIds[nodeIds.length - 1] as number);
   const outputHw: [number, number] = [output.outputShape[0] as number, output.outputShape[1] as number];
@@ -206,11 +278,11 @@ function spatialCandidate(context: Context, nodeIds: readonly number[], depth: n
     let tiles = gridTiling(outputHw, grid[0], grid[1], devices.length);
     // Without the owner, its tiles go round the workers instead.
     if (ownerIdle(devices, options)) tiles = tiles.map((t, i) => ({ ...t, device: 1 + (i % (devices.length - 1)) }));
-    return stripStep(context, nodeIds, depth, scheme, tiles, grid);
+    return stripStep(context, nodeIds, depth, scheme, tiles, wire, grid);
   }
   const axis = options.axis ?? 'rows';
-  if (options.bandwidthAware ?? false) return rebalance(context, nodeIds, depth, scheme, outputHw, axis);
-  return stripStep(context, nodeIds, depth, scheme, stripTiling(outputHw, capabilities, axis));
+  if (options.bandwidthAware ?? false) return rebalance(context, nodeIds, depth, scheme, outputHw, axis, wire);
+  return stripStep(context, nodeIds, depth, scheme, stripTiling(outputHw, capabilities, axis), wire);
 }
 
 function fcPartition(context: Context, graphNode: GraphNode, matrix: CsrMatrix, scheme: FcScheme): FcPartition {
@@ -262,12 +334,18 @@ function cheapest(candidates: readonly PlannedStep[]): PlannedStep | undefined {
 /**
  * Dynamic programming over a run of spatially local units: best[j] is the cheapest way to compute
  * units [0, j), each block [i, j) being closed and ≤ maxFusedDepth deep, run by the owner alone,
- * split in strips (BODP for one unit, a fused block for several) or on the 2D grid.
+ * split in strips (BODP for one unit, a fused block for several) or on the 2D grid; or, with peer
+ * links, a resident run of ≥ 2 units (≤ maxResidentDepth) that form a chain.
  */
 function planSpatialSegment(context: Context, units: readonly LayerUnit[]): PlannedStep[] {
   const { options, devices } = context;
-  const schemes = options.spatialSchemes ?? ['bodp', 'fused', 'grid'];
+  const peerLinks = options.peerLinks ?? false;
+  const schemes: readonly PlannerSpatialScheme[] = options.spatialSchemes ?? (peerLinks ? ['bodp', 'fused', 'grid', 'resident'] : ['bodp', 'fused', 'grid']);
+  const resident = peerLinks && schemes.includes('resident');
+  // A lone unit runs resident only when no strip scheme may cover it.
+  const minResidentDepth = schemes.includes('bodp') || schemes.includes('fused') ? 2 : 1;
   const maxDepth = options.maxFusedDepth ?? 8;
+  const maxResidentDepth = resident ? (options.maxResidentDepth ?? 32) : 0;
   const m = units.length;
   const best = new Array<number>(m + 1).fill(Number.POSITIVE_INFINITY);
   const choice: ({ from: number; planned: PlannedStep } | undefined)[] = new Array<undefined>(m + 1).fill(undefined);
@@ -275,20 +353,26 @@ function planSpatialSegment(context: Context, units: readonly LayerUnit[]): Plan
   for (let i = 0; i < m; i++) {
     if (!Number.isFinite(best[i])) continue;
     const nodeIds: number[] = [];
-    for (let j = i + 1; j <= Math.min(m, i + maxDepth); j++) {
+    for (let j = i + 1; j <= Math.min(m, i + Math.max(maxDepth, maxResidentDepth)); j++) {
       nodeIds.push(...(units[j - 1] as LayerUnit).nodeIds);
       if (!isClosedSpatialBlock(context.graph, nodeIds)) continue;
       const depth = j - i;
       const candidates: PlannedStep[] = [];
-      if (options.allowOwnerOnly ?? true) candidates.push(ownerStep(context, [...nodeIds]));
-      if (devices.length > 1 || !(options.allowOwnerOnly ?? true)) {
-        const strips: SpatialScheme = depth === 1 ? 'bodp' : 'fused';
-        if (schemes.includes(strips) || (depth === 1 && schemes.includes('fused'))) {
-          candidates.push(spatialCandidate(context, [...nodeIds], depth, strips));
+      if (depth <= maxDepth) {
+        if (options.allowOwnerOnly ?? true) candidates.push(ownerStep(context, [...nodeIds]));
+        if (devices.length > 1 || !(options.allowOwnerOnly ?? true)) {
+          const strips: SpatialScheme = depth === 1 ? 'bodp' : 'fused';
+          if (schemes.includes(strips) || (depth === 1 && schemes.includes('fused'))) {
+            candidates.push(spatialCandidate(context, [...nodeIds], depth, strips));
+          }
+          if (schemes.includes('grid')) {
+            candidates.push(spatialCandidate(context, [...nodeIds], depth, 'grid'));
+          }
         }
-        if (schemes.includes('grid')) {
-          candidates.push(spatialCandidate(context, [...nodeIds], depth, 'grid'));
-        }
+      }
+      if (resident && devices.length > 1 && depth >= minResidentDepth && depth <= maxResidentDepth && isResidentChain(context.graph, nodeIds)) {
+        const run = residentCandidate(context, [...nodeIds]);
+        if (run !== undefined) candidates.push(run);
       }
       const pick = cheapest(candidates);
       if (pick !== undefined && (best[i] as number) + pick.prediction.latencyMs < (best[j] as number)) {
@@ -416,6 +500,7 @@ export function planInference(graph: ModelGraph, devices: readonly DeviceProfile
   }
   const steps = planForDevices(graph, kept, options, fcCache);
   const predictedMs = total(steps);
+  const peerBytes = steps.reduce((sum, s) => sum + s.prediction.peerBytes, 0);
   return {
     graphName: graph.name,
     devices: kept,
@@ -423,7 +508,8 @@ export function planInference(graph: ModelGraph, devices: readonly DeviceProfile
     predictedMs,
     ownerAloneMs,
     excluded,
-    totalBytes: steps.reduce((sum, s) => sum + [...s.prediction.bytesToDevice, ...s.prediction.bytesFromDevice].reduce((a, b) => a + b, 0), 0),
+    totalBytes: peerBytes + steps.reduce((sum, s) => sum + [...s.prediction.bytesToDevice, ...s.prediction.bytesFromDevice].reduce((a, b) => a + b, 0), 0),
+    peerBytes,
     totalMessages: steps.reduce((sum, s) => sum + s.prediction.messages, 0),
     bytesToDevice: sumPerDevice(kept, steps, (p) => p.bytesToDevice),
     bytesFromDevice: sumPerDevice(kept, steps, (p) => p.bytesFromDevice),

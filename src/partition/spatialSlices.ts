@@ -4,8 +4,9 @@ import type { Range, Rect } from './geometry.ts';
 import { backProjectAxis, rectArea, rectHull, sliceBorderPadding } from './geometry.ts';
 import { partitionAssert } from './errors.ts';
 import { isClosedSpatialBlock } from './units.ts';
+import { wireBytes } from './cost.ts';
+import type { WirePrecision } from './plan.ts';
 
-const bytesPerFloat32 = 4;
 const noPadding: Padding2d = { top: 0, bottom: 0, left: 0, right: 0 };
 
 /** What one input of a node slice reads: a rectangle of its producer's output, plus border padding. */
@@ -96,7 +97,7 @@ export function sliceBlock(graph: ModelGraph, nodeIds: readonly number[], tiles:
   return slices;
 }
 
-/** Bytes, FLOPs and halo overhead of one tile slice (float32 activations). */
+/** Bytes, FLOPs and halo overhead of one tile slice (activations at the wire precision, float32 by default). */
 export interface SliceCost {
   /** Input activation bytes the device must receive. */
   readonly inputBytes: number;
@@ -107,11 +108,11 @@ export interface SliceCost {
 }
 
 /** FLOPs scale with output cells for every spatially local op, so a slice costs its share of each node. */
-export function sliceCost(graph: ModelGraph, slice: TileSlice): SliceCost {
+export function sliceCost(graph: ModelGraph, slice: TileSlice, wire: WirePrecision = 'float32'): SliceCost {
   const channelsOf = (nodeId: number): number => (graph.nodes[nodeId]?.outputShape[2] ?? 0);
-  const inputBytes = slice.inputs.reduce((sum, input) => sum + rectArea(input.rect) * channelsOf(input.nodeId) * bytesPerFloat32, 0);
+  const inputBytes = slice.inputs.reduce((sum, input) => sum + wireBytes(rectArea(input.rect) * channelsOf(input.nodeId), wire), 0);
   const lastNode = slice.nodes[slice.nodes.length - 1];
-  const outputBytes = lastNode === undefined ? 0 : rectArea(slice.tile) * channelsOf(lastNode.nodeId) * bytesPerFloat32;
+  const outputBytes = lastNode === undefined ? 0 : wireBytes(rectArea(slice.tile) * channelsOf(lastNode.nodeId), wire);
   const flops = slice.nodes.reduce((sum, nodeSlice) => {
     const node = graph.nodes[nodeSlice.nodeId] as GraphNode;
     const [h, w] = node.outputShape as [number, number];
