@@ -8,10 +8,13 @@ export { OwnerMesh } from './owner-mesh.ts';
 export type { PeerView } from './owner-mesh.ts';
 export { WorkerMesh } from './worker-mesh.ts';
 export type { MethodHandler, WorkerState } from './worker-mesh.ts';
+// Worker↔worker links (WorkerMesh.connectNeighbour and its kin)
+export { DEFAULT_NEIGHBOUR_TIMEOUT_MS } from './neighbours.ts';
+export type { NeighbourEvent } from './neighbours.ts';
 
 // Links and transports
 export { MessageLink, DEFAULT_LINK_OPTIONS } from './link.ts';
-export type { Reply, RequestOptions } from './link.ts';
+export type { LinkStats, Reply, RequestOptions } from './link.ts';
 export { RtcTransport } from './rtc-transport.ts';
 export { memoryTransportPair } from './transport.ts';
 export type { PeerTransportFactory, RelayMode } from './peer-transport.ts';

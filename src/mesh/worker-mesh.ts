@@ -2,21 +2,23 @@
  * The worker's side of the star: joins the room, accepts the owner's link (WebRTC, or relayed
  * through the server when the owner asks), says hello and proves the join key on that link,
  * answers the owner's requests once the owner has proved it too, and comes back by itself when
- * the owner reloads its page or the signaling connection drops.
+ * the owner reloads its page or the signaling connection drops. On the owner's word it also links
+ * straight to other workers (neighbours.ts); their requests go to the same handlers.
  */
 import type { SignalData } from 'simple-peer';
 import { MeshError } from '../errors.ts';
 import { ADMISSION_METHOD, admissionSchema, parseMeta, type DeviceInfo } from './control.ts';
 import { Emitter } from './emitter.ts';
 import { FallbackTransport } from './fallback-transport.ts';
-import { MessageLink, type LinkStats, type Reply } from './link.ts';
+import { MessageLink, type LinkStats, type Reply, type RequestOptions } from './link.ts';
+import { NeighbourLinks, type NeighbourEvent } from './neighbours.ts';
 import { DEFAULT_RELAY_OPTIONS, type MeshEndpointOptions } from './peer-transport.ts';
 import { RelayTransport, isRelaySignal } from './relay-transport.ts';
 import { PROBE_METHOD, answerProbe } from './probe.ts';
 import { joinTokenFor } from './room-credentials.ts';
 import { PeerSession } from './session.ts';
 import { SignalingClient, isTransientSignalingError } from './signaling-client.ts';
-import type { IncomingMessage } from './wire/index.ts';
+import type { IncomingMessage, WireTensor } from './wire/index.ts';
 
 export type WorkerState =
   /** Talking to the server. */
@@ -40,12 +42,15 @@ export interface WorkerMeshOptions extends MeshEndpointOptions {
 
 type WorkerEvents = {
   state: WorkerState;
-  /** An application request arrived (before it is handled), for status displays; the mesh's own (probes) are not reported. */
+  /** An application request arrived (before it is handled), from the owner or a neighbour, for status displays; the mesh's own (probes) are not reported. */
   request: IncomingMessage;
+  /** A link to another worker became ready, or went (with why, unless this side closed it). */
+  neighbour: NeighbourEvent;
   error: MeshError;
 };
 
-export type MethodHandler = (request: IncomingMessage) => Promise<Reply> | Reply;
+/** `from`: the sender's peer id (the owner's, or a neighbour's). */
+export type MethodHandler = (request: IncomingMessage, from: string) => Promise<Reply> | Reply;
 
 /** Fatal server answers a worker keeps retrying once it has been in the room: after a server restart the room returns when the owner does. */
 const RETRY_AFTER_JOINED = new Set(['ERR_NO_ROOM']);
@@ -59,6 +64,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
   owner: DeviceInfo | null = null;
   private signaling: SignalingClient | null = null;
   private ownerId: string | null = null;
+  private selfId: string | null = null;
   private iceServers: RTCIceServer[] = [];
   private transport: FallbackTransport | null = null;
   private session: PeerSession | null = null;
@@ -66,9 +72,60 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     [PROBE_METHOD, answerProbe],
     [ADMISSION_METHOD, (request) => this.onAdmission(request)],
   ]);
+  private readonly neighbourLinks: NeighbourLinks;
 
   constructor(private readonly options: WorkerMeshOptions) {
     super();
+    this.neighbourLinks = new NeighbourLinks({
+      selfId: () => this.selfId,
+      joinKey: () => this.options.joinKey,
+      iceServers: () => this.iceServers,
+      createTransport: (transportOptions) => this.options.createTransport(transportOptions),
+      sendSignal: (to, data) => this.signaling?.sendSignal(to, data),
+      answer: (request, from) => this.answerNeighbour(request, from),
+      onEvent: (event) => this.emit('neighbour', event),
+      local: this.options.local,
+      link: this.options.link,
+      session: this.options.session,
+    });
+  }
+
+  /** This worker's peer id in the room (what the owner names it by to other workers); null before the server's welcome. */
+  get peerId(): string | null {
+    return this.selfId;
+  }
+
+  /**
+   * Opens (or reuses) an authenticated direct link to another worker of the room, on the owner's
+   * word: both workers call it; the one whose peer id sorts lower makes the offer. Resolves once
+   * both have proved the join key on that link; rejects with a MeshError on timeout (default 10 s)
+   * or failure, e.g. when no direct connection comes up (there is no relay between workers).
+   * Concurrent calls share one attempt; a ready link resolves at once.
+   */
+  connectNeighbour(peerId: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.state !== 'ready') return Promise.reject(new MeshError('ERR_PROTOCOL', `links to other workers come on the owner's word, and this worker is ${this.state}`));
+    if (peerId === this.ownerId) return Promise.reject(new MeshError('ERR_PROTOCOL', 'the owner is not a neighbour'));
+    return this.neighbourLinks.connect(peerId, options.timeoutMs);
+  }
+
+  /** A request to a linked neighbour (as MessageLink.request); rejects at once without a ready link. */
+  neighbourRequest(peerId: string, meta: unknown, tensors: readonly WireTensor[] = [], options: RequestOptions = {}): Promise<IncomingMessage> {
+    return this.neighbourLinks.request(peerId, meta, tensors, options);
+  }
+
+  /** Peer ids of the neighbours with a ready link. */
+  neighbours(): string[] {
+    return this.neighbourLinks.ready();
+  }
+
+  /** Bytes and messages both ways on the link to a neighbour; null without a ready link. */
+  neighbourStats(peerId: string): LinkStats | null {
+    return this.neighbourLinks.stats(peerId);
+  }
+
+  /** Closes the link to one neighbour (telling it), or to all of them. */
+  closeNeighbour(peerId?: string): void {
+    this.neighbourLinks.close(peerId);
   }
 
   /** Registers the handler for requests whose metadata has `method: name`. */
@@ -107,6 +164,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     );
     this.signaling = signaling;
     signaling.on('welcome', (welcome) => {
+      this.selfId = welcome.peerId;
       this.ownerId = welcome.ownerId;
       this.iceServers = welcome.iceServers;
       if (!this.session) this.setState('waiting');
@@ -115,6 +173,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
       if (role === 'owner') this.ownerId = peerId;
     });
     signaling.on('peer-left', ({ peerId, role }) => {
+      if (role === 'worker') this.neighbourLinks.forget(peerId);
       if (role !== 'owner' || peerId !== this.ownerId) return;
       this.ownerId = null;
       // The owner's page closed or reloaded: its data channel is gone too.
@@ -140,13 +199,15 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
   leave(reason = 'the worker left'): void {
     if (this.state === 'left') return;
     this.setState('left');
+    this.neighbourLinks.close(undefined, reason);
     this.session?.leave(reason);
     this.transport?.close();
     this.signaling?.stop();
   }
 
   private onSignal(from: string, data: SignalData): void {
-    if (from !== this.ownerId || this.state === 'left') return; // only the room's owner may connect to a worker
+    if (this.state === 'left') return;
+    if (from !== this.ownerId) return this.neighbourLinks.onSignal(from, data);
     // A new offer is a new connection (the owner reloaded or retried), and so is a relay opening,
     // unless the owner is falling back from the direct link it is still setting up with us.
     if (data.type === 'offer' || (isRelaySignal(data) && !this.transport?.acceptsRelay)) {
@@ -164,7 +225,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
       this.transport = transport;
       this.setState('connecting');
       transport.connected.then(
-        () => this.onConnected(transport),
+        () => this.onConnected(transport, from),
         (err: MeshError) => {
           if (this.transport === transport) this.dropLink(err);
         },
@@ -173,10 +234,10 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     this.transport?.signal(data);
   }
 
-  private onConnected(transport: FallbackTransport): void {
+  private onConnected(transport: FallbackTransport, ownerId: string): void {
     if (this.transport !== transport) return;
     const link = new MessageLink(transport, this.options.link);
-    link.setRequestHandler((request) => this.answer(request));
+    link.setRequestHandler((request) => this.answer(request, ownerId));
     // An owner page blocks for seconds at times (planning, building a model, a whole image on its
     // own): a worker waits longer before giving it up than the owner waits for a worker, whose
     // silence costs an image its deadline. Losing the owner costs a worker nothing but a rejoin.
@@ -192,6 +253,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
       if (this.session !== session) return;
       this.session = null;
       this.transport = null;
+      this.neighbourLinks.close(undefined, 'the worker lost its owner');
       if (reason) {
         this.error = reason;
         this.emit('error', reason);
@@ -200,15 +262,26 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     });
   }
 
-  private async answer(request: IncomingMessage): Promise<Reply> {
+  private async answer(request: IncomingMessage, ownerId: string): Promise<Reply> {
     // Nothing for an owner that has not proved the join key on this connection (a request may
     // overtake the check of its proof: it waits for it).
     if (!(await this.session?.whenReady())) throw Object.assign(new Error('the owner has not proved the join key on this connection'), { code: 'ERR_PROTOCOL' });
+    return this.dispatch(request, ownerId, true);
+  }
+
+  /** Its session has checked the neighbour's proof before this is called. */
+  private answerNeighbour(request: IncomingMessage, from: string): Promise<Reply> {
+    return this.dispatch(request, from, false);
+  }
+
+  private async dispatch(request: IncomingMessage, from: string, fromOwner: boolean): Promise<Reply> {
     const method = (request.meta as { method?: unknown } | null)?.method;
-    const handler = typeof method === 'string' ? this.handlers.get(method) : undefined;
+    // The mesh's own methods (admission, probes) are the owner's business alone.
+    const mine = typeof method === 'string' && (fromOwner || !method.startsWith('mesh.'));
+    const handler = mine ? this.handlers.get(method) : undefined;
     if (!handler) throw Object.assign(new Error(`unknown method ${JSON.stringify(method)}`), { code: 'ERR_UNKNOWN_METHOD' });
     if (!(method as string).startsWith('mesh.')) this.emit('request', request);
-    return handler(request);
+    return handler(request, from);
   }
 
   private onAdmission(request: IncomingMessage): Reply {
@@ -223,6 +296,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     const transport = this.transport;
     this.session = null;
     this.transport = null;
+    this.neighbourLinks.close(undefined, 'the worker lost its owner');
     if (session) session.drop(reason ?? new MeshError('ERR_PEER_LEFT', 'replaced by a new connection'));
     transport?.close();
     if (reason) this.error = reason;
