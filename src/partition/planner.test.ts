@@ -4,6 +4,7 @@ import type { ModelGraph } from '../model/index.ts';
 import { TopologyBuilder, buildMobileNetV2, buildVgg16, lowerModelJson } from '../model/index.ts';
 import type { DeviceProfile } from './cost.ts';
 import type { PartitionError } from './errors.ts';
+import { stepLabel } from './plan.ts';
 import type { PlannerOptions } from './planner.ts';
 import { planInference, planSteps } from './planner.ts';
 import { privateUnitCount, type InputPrivacy } from './privacy.ts';
@@ -256,5 +257,121 @@ describe('input privacy (ownerFirstUnits)', () => {
     expect(sent.has(graph.inputId)).toBe(false);
     for (const id of keptNodes) if (id !== boundary) expect(sent.has(id)).toBe(false);
     expectCoversGraphOnce(graph, planSteps(plan));
+  });
+});
+
+/** A VGG-like chain: `convs` 3×3 'same' convolutions on a size × size × channels map. */
+function vggChain(size: number, channels: number, convs: number): ModelGraph {
+  const b = new TopologyBuilder('vgg-chain');
+  let x = b.input('input', [size, size, channels]);
+  for (let i = 0; i < convs; i++) {
+    x = b.layer('Conv2D', `conv${i}`, { filters: channels, kernel_size: [3, 3], strides: [1, 1], padding: 'same', dilation_rate: [1, 1], activation: 'relu', use_bias: true }, [x]);
+  }
+  return lowerModelJson(b.build(x));
+}
+
+const sum = (list: readonly number[]): number => list.reduce((a, b) => a + b, 0);
+const labels = (plan: ReturnType<typeof planInference>): string[] => plan.steps.map((s) => stepLabel(s.step));
+
+describe('resident runs (peerLinks)', () => {
+  const chain16 = vggChain(32, 64, 16);
+  // Fast phones (4 GFLOP/s) on slow links (5 MB/s) to the owner: shipping maps through the owner does not pay.
+  const transferBound = [phone('owner', 4, 5, 1), phone('a', 4, 5, 1), phone('b', 4, 5, 1), phone('c', 4, 5, 1)];
+
+  it('on a transfer-bound VGG-like chain the planner keeps the strips resident with peer links, and cannot without', () => {
+    const without = planInference(chain16, transferBound);
+    expect(labels(without)).toEqual(['owner']);
+    expect(without.peerBytes).toBe(0);
+    const withPeers = planInference(chain16, transferBound, { peerLinks: true });
+    expect(labels(withPeers)).toEqual(['resident(16)']);
+    expect(withPeers.predictedMs).toBeLessThan(without.predictedMs);
+    const run = withPeers.steps[0]?.step;
+    if (run?.kind !== 'resident') throw new Error('no resident step');
+    expect(run.devices).toEqual([0, 1, 2, 3]);
+    expect(run.layers.map((l) => l.nodeId)).toEqual(run.nodeIds);
+    // Three device boundaries, a row each way per layer after the first: 15 × 6 halos of one 32 × 64 float32 row.
+    expect(withPeers.peerBytes).toBe(15 * 6 * 32 * 64 * 4);
+    expect(withPeers.totalMessages).toBe(3 + 15 * 6 + 3);
+    expect(sum(withPeers.bytesToDevice) + sum(withPeers.bytesFromDevice) + withPeers.peerBytes).toBe(withPeers.totalBytes);
+    expect(withPeers.bytesToDevice[0]).toBe(0);
+  });
+
+  it("'resident' in spatialSchemes is ignored without peerLinks", () => {
+    const plan = planInference(chain16, transferBound, { spatialSchemes: ['bodp', 'fused', 'grid', 'resident'] });
+    expect(plan.steps.some((s) => s.step.kind === 'resident')).toBe(false);
+  });
+
+  it('ownerComputes=false keeps the owner out of resident runs: it only scatters and gathers', () => {
+    const plan = planInference(vggChain(16, 8, 4), transferBound, { peerLinks: true, spatialSchemes: ['resident'], allowOwnerOnly: false, excludeDevices: false, ownerComputes: false });
+    expect(labels(plan)).toEqual(['resident(4)']);
+    const run = plan.steps[0]?.step;
+    expect(run?.kind === 'resident' ? run.devices : []).toEqual([1, 2, 3]);
+    expect(plan.computeMs[0]).toBe(0);
+  });
+
+  it('same graph, devices and options → the same plan', () => {
+    const options: PlannerOptions = { peerLinks: true, wire: 'auto' };
+    expect(planInference(chain16, transferBound, options)).toEqual(planInference(chain16, transferBound, options));
+  });
+
+  it.each(models)('%s with peer links and wire auto: never predicts worse than the owner alone, and covers every node once in order', (_name, graph, options) => {
+    fc.assert(fc.property(fc.array(deviceArbitrary, { minLength: 1, maxLength: 4 }), (profiles) => {
+      const devices = profiles.map((p, i) => phone(i === 0 ? 'owner' : `w${i}`, p.gflops, p.megabytesPerSecond, p.wakeMs));
+      const plan = planInference(graph, devices, { ...options, peerLinks: true, wire: 'auto', mscc: { refinePasses: 1 } });
+      expect(plan.predictedMs).toBeLessThanOrEqual(plan.ownerAloneMs + 1e-9);
+      expectCoversGraphOnce(graph, planSteps(plan));
+    }), { numRuns: 8 });
+  });
+});
+
+describe('wire precision', () => {
+  const chain4 = vggChain(32, 64, 4);
+  const devices = [phone('owner', 1, 5), phone('a', 1, 5), phone('b', 1, 5), phone('c', 1, 5)];
+  const forcedBodp: PlannerOptions = { allowOwnerOnly: false, excludeDevices: false, spatialSchemes: ['bodp'], maxFusedDepth: 1 };
+  const forcedResident: PlannerOptions = { allowOwnerOnly: false, excludeDevices: false, spatialSchemes: ['resident'], peerLinks: true };
+
+  it("'auto' sends float16 on transfer-bound steps and float32 on compute-bound ones", () => {
+    const transfer = planInference(chain4, devices, { ...forcedBodp, wire: 'auto' });
+    expect(labels(transfer)).toEqual(['bodp(1)·f16', 'bodp(1)·f16', 'bodp(1)·f16', 'bodp(1)·f16']);
+    const computeBound = [phone('owner', 0.2, 10_000, 0), phone('a', 0.2, 10_000, 0), phone('b', 0.2, 10_000, 0), phone('c', 0.2, 10_000, 0)];
+    const compute = planInference(chain4, computeBound, { ...forcedBodp, wire: 'auto' });
+    expect(labels(compute)).toEqual(['bodp(1)', 'bodp(1)', 'bodp(1)', 'bodp(1)']);
+    expect(compute.steps.every((s) => s.step.kind === 'spatial' && s.step.wire === undefined)).toBe(true);
+    // Never int8 unless asked for.
+    expect(transfer.steps.some((s) => s.step.kind === 'spatial' && s.step.wire === 'int8')).toBe(false);
+  });
+
+  it('bytes halve at float16 and quarter at int8 (plus 8 bytes of scale and offset per tensor); the split is the same', () => {
+    const f32 = planInference(chain4, devices, forcedBodp);
+    const f16 = planInference(chain4, devices, { ...forcedBodp, wire: 'float16' });
+    const i8 = planInference(chain4, devices, { ...forcedBodp, wire: 'int8' });
+    expect(f16.totalBytes).toBe(f32.totalBytes / 2);
+    expect(f16.bytesToDevice).toEqual(f32.bytesToDevice.map((b) => b / 2));
+    expect(i8.totalMessages).toBe(f32.totalMessages);
+    expect(i8.totalBytes).toBe(f32.totalBytes / 4 + 8 * f32.totalMessages);
+    expect(planSteps(f16).map((s) => (s.kind === 'spatial' ? s.slices : []))).toEqual(planSteps(f32).map((s) => (s.kind === 'spatial' ? s.slices : [])));
+    expect(f16.predictedMs).toBeLessThan(f32.predictedMs);
+  });
+
+  it('resident runs: halo, scatter and gather bytes scale the same way', () => {
+    const f32 = planInference(chain4, devices, forcedResident);
+    const f16 = planInference(chain4, devices, { ...forcedResident, wire: 'float16' });
+    const i8 = planInference(chain4, devices, { ...forcedResident, wire: 'int8' });
+    expect(labels(f32)).toEqual(['resident(4)']);
+    expect(labels(i8)).toEqual(['resident(4)·i8']);
+    expect(f16.peerBytes).toBe(f32.peerBytes / 2);
+    expect(f16.totalBytes).toBe(f32.totalBytes / 2);
+    expect(i8.peerBytes).toBe(f32.peerBytes / 4 + 8 * 3 * 6);
+    expect(i8.totalBytes).toBe(f32.totalBytes / 4 + 8 * f32.totalMessages);
+  });
+
+  it('a forced int8 sets wire on every spatial and resident step; Dense steps stay float32', () => {
+    const plan = planInference(smallVgg.graph, devices, { allowOwnerOnly: false, excludeDevices: false, fcWeights: smallVggWeights.sparse, fcSchemes: ['outputSplit'], peerLinks: true, wire: 'int8' });
+    const split = plan.steps.filter((s) => s.step.kind === 'spatial' || s.step.kind === 'resident');
+    expect(split.length).toBeGreaterThan(0);
+    for (const { step } of split) expect(step.kind !== 'owner' && step.kind !== 'fc' ? step.wire : undefined).toBe('int8');
+    const dense = plan.steps.filter((s) => s.step.kind === 'fc');
+    expect(dense.length).toBeGreaterThan(0);
+    for (const { step } of dense) expect('wire' in step).toBe(false);
   });
 });
