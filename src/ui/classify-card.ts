@@ -2,14 +2,19 @@
  * The owner's main card: an image in (drop, paste, pick, camera), what the model will see, and
  * the answer: top-5 with bars, the measured latency beside this device alone, the speed-up, bytes
  * moved, the planner's choice in words, and the image's timeline across devices.
+ * Several images (files or a folder) run as a batch with some in flight at once: a progress bar,
+ * each image's top-1, throughput beside the per-image latency, and a cancel button.
  */
-import type { Scheme } from '../runtime/index.ts';
+import type { BatchSummary, Scheme } from '../runtime/index.ts';
 import { h } from './dom.ts';
 import { formatMs } from './format.ts';
-import { createImageInput, decodeImage, drawModelInput } from './image-input.ts';
+import { createImageInput, decodeImage, displayName, drawModelInput, notAnImage } from './image-input.ts';
 import type { ClassifySummary, ModelRunner } from './model-runner.ts';
 import { describeChecks, describeExposure, describePlan } from './plan-words.ts';
 import { renderTimeline } from './timeline.ts';
+
+/** Images under way at once in a batch: enough for one image's transfers to overlap another's computing. */
+const BATCH_IN_FLIGHT = 2;
 
 export interface ClassifyCardOptions {
   runner: ModelRunner;
@@ -21,57 +26,187 @@ export interface ClassifyCardOptions {
   onResult: (summary: ClassifySummary) => void;
 }
 
-export function createClassifyCard(options: ClassifyCardOptions): { element: HTMLElement; classifyFile: (file: File) => Promise<void> } {
+export function createClassifyCard(options: ClassifyCardOptions): { element: HTMLElement; classifyFile: (file: File) => Promise<void>; classifyFiles: (files: File[]) => Promise<void> } {
   const { runner } = options;
   const preview = h('div', { class: 'preview', 'data-field': 'preview', hidden: true });
   const error = h('p', { class: 'banner error', role: 'alert', 'data-field': 'image-error', hidden: true });
+  const skipped = h('ul', { class: 'skipped', 'data-field': 'skipped', hidden: true, 'aria-label': 'Files skipped' });
   const status = h('p', { class: 'muted', role: 'status', 'data-field': 'classify-status' });
   const result = h('div', { class: 'result', 'data-field': 'result', 'aria-live': 'polite' });
+  const batch = h('div', { class: 'batch', 'data-field': 'batch', hidden: true });
   const timeline = h('div', { class: 'timeline-host', 'data-field': 'timeline' });
   let busy = false;
-  let next: File | null = null;
+  let next: File[] | null = null;
 
-  async function classifyFile(file: File): Promise<void> {
+  /** One selection (a file, several, a folder); a new one while busy waits, and only the latest waiting one matters. */
+  async function classifyFiles(files: File[]): Promise<void> {
+    if (files.length === 0) return;
     if (busy) {
-      next = file; // only the latest waiting image matters
-      status.textContent = 'Next image queued…';
+      next = files;
+      status.textContent = files.length === 1 ? 'Next image queued…' : `Next ${files.length} files queued…`;
       return;
     }
     busy = true;
     try {
       error.hidden = true;
-      status.textContent = `Reading ${file.name || 'the image'}…`;
-      const decoded = await decodeImage(file);
-      const input = await runner.prepareImage(decoded.pixels);
-      const shrunk = decoded.originalWidth > decoded.pixels.width;
-      preview.hidden = false;
-      preview.replaceChildren(
-        h('figure', {}, decoded.canvas, h('figcaption', {}, `${decoded.name}: ${decoded.originalWidth}×${decoded.originalHeight}${shrunk ? `, read at ${decoded.pixels.width}×${decoded.pixels.height}` : ''}`)),
-        h(
-          'figure',
-          {},
-          drawModelInput(input.values, input.shape),
-          h('figcaption', {}, `What the model sees: ${input.shape[1]}×${input.shape[0]} ${input.shape[2] === 1 ? 'grayscale' : 'colour'}, centre-cropped${input.inverted ? ', inverted (light background)' : ''}`),
-        ),
-      );
-      status.textContent = options.workersReady() > 0 ? 'Classifying across the mesh…' : 'Classifying…';
-      const summary = await runner.classify({ values: Array.from(input.values), scheme: options.scheme(), compareAlone: true });
-      showResult(summary);
-      options.onResult(summary);
-      status.textContent = '';
+      skipped.hidden = true;
+      skipped.replaceChildren();
+      if (files.length === 1) {
+        await classifyOne(files[0] as File);
+        return;
+      }
+      status.textContent = `Checking ${files.length} files…`;
+      const reasons = await Promise.all(files.map((f) => notAnImage(f)));
+      const images = files.filter((_, i) => reasons[i] === null);
+      const notImages = reasons.filter((r): r is string => r !== null);
+      skipped.hidden = notImages.length === 0;
+      skipped.replaceChildren(...notImages.map((why) => h('li', { class: 'muted warn' }, why)));
+      if (images.length === 0) throw new Error(`None of the ${files.length} files is an image this page can read. Choose photos: JPEG, PNG, WebP, GIF or BMP.`);
+      if (images.length === 1) await classifyOne(images[0] as File);
+      else await runBatch(images);
     } catch (err) {
       error.hidden = false;
       error.textContent = (err as Error).message.replace(/^modnn-web: /, '');
-      status.textContent = result.childElementCount > 0 ? 'The last answer is still shown below.' : '';
+      status.textContent = result.childElementCount > 0 || !batch.hidden ? 'The last answer is still shown below.' : '';
     } finally {
       busy = false;
       const queued = next;
       next = null;
-      if (queued) void classifyFile(queued);
+      if (queued) void classifyFiles(queued);
     }
   }
 
-  function showResult(s: ClassifySummary): void {
+  const classifyFile = (file: File): Promise<void> => classifyFiles([file]);
+
+  async function classifyOne(file: File): Promise<void> {
+    status.textContent = `Reading ${file.name || 'the image'}…`;
+    const decoded = await decodeImage(file);
+    const input = await runner.prepareImage(decoded.pixels);
+    const shrunk = decoded.originalWidth > decoded.pixels.width;
+    preview.hidden = false;
+    preview.replaceChildren(
+      h('figure', {}, decoded.canvas, h('figcaption', {}, `${decoded.name}: ${decoded.originalWidth}×${decoded.originalHeight}${shrunk ? `, read at ${decoded.pixels.width}×${decoded.pixels.height}` : ''}`)),
+      h(
+        'figure',
+        {},
+        drawModelInput(input.values, input.shape),
+        h('figcaption', {}, `What the model sees: ${input.shape[1]}×${input.shape[0]} ${input.shape[2] === 1 ? 'grayscale' : 'colour'}, centre-cropped${input.inverted ? ', inverted (light background)' : ''}`),
+      ),
+    );
+    status.textContent = options.workersReady() > 0 ? 'Classifying across the mesh…' : 'Classifying…';
+    const summary = await runner.classify({ values: Array.from(input.values), scheme: options.scheme(), compareAlone: true });
+    batch.hidden = true;
+    showResult(summary);
+    options.onResult(summary);
+    status.textContent = '';
+  }
+
+  async function runBatch(images: File[]): Promise<void> {
+    const total = images.length;
+    const model = runner.selected;
+    const controller = new AbortController();
+    const progress = h('progress', { 'data-field': 'batch-progress', max: String(total), value: '0', 'aria-label': 'Images classified' });
+    const count = h('span', { 'data-field': 'batch-count' });
+    const throughput = h('dd', { 'data-field': 'batch-throughput' }, '–');
+    const latency = h('dd', { 'data-field': 'batch-latency' }, '–');
+    const inFlightText = h('dd', { 'data-field': 'batch-in-flight' }, '–');
+    const cancel = h('button', { type: 'button', class: 'secondary', 'data-field': 'batch-cancel' }, 'Cancel');
+    const rows = images.map((file, index) =>
+      h('li', { 'data-index': String(index), 'data-state': 'waiting' }, h('span', { class: 'batch-name' }, displayName(file)), h('span', { class: 'batch-answer', 'data-field': 'batch-answer' }, 'waiting')),
+    );
+    const list = h('ol', { class: 'batch-list', 'data-field': 'batch-list', 'aria-label': 'Each image’s answer' }, ...rows);
+    batch.hidden = false;
+    batch.replaceChildren(
+      h('div', { class: 'progress-row' }, progress, count, cancel),
+      h('dl', { class: 'metrics' }, h('dt', {}, 'Throughput'), throughput, h('dt', {}, 'Per image (median)'), latency, h('dt', {}, 'In flight'), inFlightText),
+      list,
+    );
+    result.replaceChildren();
+    preview.hidden = true;
+    timeline.replaceChildren();
+
+    const latencies: number[] = [];
+    const startedAt: number[] = [];
+    let done = 0;
+    let failed = 0;
+    const started = performance.now();
+    const show = (summary: BatchSummary | null) => {
+      progress.value = done + failed;
+      count.textContent = `${done + failed} of ${total}${failed > 0 ? ` · ${failed} failed` : ''}`;
+      const seconds = (performance.now() - started) / 1000;
+      const perSecond = summary ? summary.imagesPerSecond : seconds > 0 ? done / seconds : 0;
+      const median = summary ? summary.medianLatencyMs : medianOf(latencies);
+      throughput.textContent = done > 0 ? `${perSecond.toFixed(perSecond < 10 ? 2 : 1)} images/s` : '–';
+      latency.textContent = done > 0 ? formatMs(median) : '–';
+      if (summary) inFlightText.textContent = `${summary.inFlight} at once`;
+    };
+    inFlightText.textContent = `up to ${BATCH_IN_FLIGHT} at once`;
+    show(null);
+    cancel.addEventListener('click', () => {
+      controller.abort();
+      cancel.disabled = true;
+      status.textContent = 'Cancelling: images already under way finish first…';
+    });
+    status.textContent = options.workersReady() > 0 ? `Classifying ${total} images across the mesh…` : `Classifying ${total} images…`;
+    let summary: BatchSummary | null = null;
+    try {
+      summary = await runner.classifyMany({
+        model,
+        scheme: options.scheme(),
+        signal: controller.signal,
+        inFlight: BATCH_IN_FLIGHT,
+        images: images.map((file, index) => async () => {
+          startedAt[index] = performance.now();
+          const row = rows[index];
+          row?.setAttribute('data-state', 'running');
+          row?.querySelector('.batch-answer')?.replaceChildren('classifying…');
+          const decoded = await decodeImage(file, displayName(file));
+          return (await runner.prepareImage(decoded.pixels, model)).values;
+        }),
+        onImage: (index, outcome) => {
+          const row = rows[index];
+          const answer = row?.querySelector('.batch-answer');
+          if (outcome.ok) {
+            done++;
+            // From the image's start (decoding included) to its answer, as the batch summary counts it.
+            latencies.push(performance.now() - (startedAt[index] ?? started));
+            const best = outcome.summary.top[0];
+            row?.setAttribute('data-state', 'ok');
+            answer?.replaceChildren(best ? `${best.label} ${(best.probability * 100).toFixed(1)}%` : '–');
+            showResult(outcome.summary, { timelineOnly: true, caption: `Timeline of ${displayName(images[index] as File)}` });
+            options.onResult(outcome.summary);
+          } else {
+            failed++;
+            row?.setAttribute('data-state', 'failed');
+            answer?.replaceChildren(outcome.error);
+          }
+          show(null);
+        },
+      });
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+    }
+    cancel.hidden = true;
+    for (const row of rows) {
+      if (row.dataset['state'] === 'waiting' || row.dataset['state'] === 'running') {
+        row.setAttribute('data-state', 'cancelled');
+        row.querySelector('.batch-answer')?.replaceChildren('cancelled');
+      }
+    }
+    show(summary);
+    const finished = `${done} of ${total} classified${failed > 0 ? `, ${failed} failed` : ''}`;
+    status.textContent = controller.signal.aborted ? `Cancelled: ${finished}.` : `Done: ${finished}${summary ? ` in ${formatMs(summary.totalMs)}` : ''}.`;
+  }
+
+  function showResult(s: ClassifySummary, batchImage?: { timelineOnly: true; caption: string }): void {
+    const labels = new Map(s.devices.map((id) => [id, options.deviceLabel(id)]));
+    for (const f of s.failed) labels.set(f.deviceId, options.deviceLabel(f.deviceId));
+    const chart = renderTimeline({ trace: s.trace, totalMs: s.totalMs, failed: s.failed, labels, baselineMs: s.alone?.ms ?? null });
+    if (batchImage) {
+      timeline.replaceChildren(h('p', { class: 'muted', 'data-field': 'timeline-caption' }, batchImage.caption), chart);
+      return;
+    }
+    timeline.replaceChildren(chart);
     const best = s.top[0];
     const speedUp = s.alone && s.devices.length > 1 ? s.alone.ms / s.totalMs : null;
     result.replaceChildren(
@@ -111,23 +246,29 @@ export function createClassifyCard(options: ClassifyCardOptions): { element: HTM
       ...s.excluded.map((e) => h('p', { class: 'muted', 'data-field': 'excluded' }, `Left out ${options.deviceLabel(e.deviceId)}: ${e.reason}`)),
       ...s.failed.filter((f) => !s.evicted.some((e) => e.deviceId === f.deviceId)).map((f) => h('p', { class: 'muted warn', 'data-field': 'recovered' }, `Recovered from ${options.deviceLabel(f.deviceId)}: ${f.reason}; its share was computed again.`)),
     );
-    const labels = new Map(s.devices.map((id) => [id, options.deviceLabel(id)]));
-    for (const f of s.failed) labels.set(f.deviceId, options.deviceLabel(f.deviceId));
-    timeline.replaceChildren(renderTimeline({ trace: s.trace, totalMs: s.totalMs, failed: s.failed, labels, baselineMs: s.alone?.ms ?? null }));
   }
 
   const element = h(
     'section',
     { class: 'card classify', 'aria-labelledby': 'classify-title' },
     h('h2', { id: 'classify-title' }, 'Classify an image'),
-    createImageInput({ onFile: (file) => void classifyFile(file) }),
+    createImageInput({ onFiles: (files) => void classifyFiles(files) }),
     error,
+    skipped,
     preview,
     status,
     result,
+    batch,
     timeline,
   );
-  return { element, classifyFile };
+  return { element, classifyFile, classifyFiles };
+}
+
+function medianOf(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function ago(ms: number): string {

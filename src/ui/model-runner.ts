@@ -2,13 +2,13 @@
  * The owner's models and classifications, without DOM: the built-in models and the ones a user
  * drops in, one Classifier each (made on first use), images preprocessed for the model, and the
  * time the same image takes on this device alone, measured and kept fresh beside each answer.
- * Also the page API (`window.modnn.classify(...)` …) used by tests and benchmarks.
+ * Also the page API (`window.modnn.classify(...)`, `classifyMany(...)` …) used by tests and benchmarks.
  */
 import * as tf from '@tensorflow/tfjs';
 import { preprocessImage, profileCompute, type BackendChoice, type RgbaImage } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
 import { contentHash, keptWeightTensorCount, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
-import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type Classification, type ClassifyOptions, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
+import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type BatchSummary, type Classification, type ClassifyOptions, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { BUILT_IN_MODELS, DEFAULT_MODEL, type InputHandling } from './models.ts';
 
 export interface ClassifyRequest {
@@ -35,6 +35,23 @@ export interface ClassifyRequest {
   verify?: ClassifyOptions['verify'];
   /** Input privacy: default the page's setting. */
   privacy?: ClassifyOptions['privacy'];
+  /** Activations on the wire: default the page's setting. */
+  wire?: ClassifyOptions['wire'];
+}
+
+/** An image of a batch: the model's input ([H, W, C] flattened, preprocessed), or a function that makes it when its turn comes. */
+export type BatchImage = ArrayLike<number> | (() => Promise<ArrayLike<number>> | ArrayLike<number>);
+
+/** One image's outcome in a batch, as plain data. */
+export type BatchOutcome = { ok: true; summary: ClassifySummary } | { ok: false; error: string };
+
+export interface BatchRequest extends Omit<ClassifyRequest, 'seed' | 'values' | 'compareAlone'> {
+  images: readonly BatchImage[];
+  /** Images being classified at once (default the classifier's, 2). */
+  inFlight?: number;
+  /** Each image as it finishes, in the order they finish. */
+  onImage?: (index: number, outcome: BatchOutcome) => void;
+  signal?: AbortSignal;
 }
 
 /** The page's settings that every classification uses unless a request says otherwise. */
@@ -42,6 +59,8 @@ export interface RunSettings {
   privacy: NonNullable<ClassifyOptions['privacy']>;
   /** Chance each worker result is checked, with the same fraction of the image as the budget; null: the classifier's default (about 1 in 10). */
   checkFraction: number | null;
+  /** Activations on the wire; 'auto': the planner picks per step. */
+  wire: NonNullable<ClassifyOptions['wire']>;
 }
 
 /** A plain-data summary of a classification (what the page API returns and the page shows). */
@@ -119,7 +138,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
   const changeListeners = new Set<() => void>();
   const progressListeners = new Set<(progress: Progress) => void>();
   let selected: string = DEFAULT_MODEL;
-  const settings: RunSettings = { privacy: 'off', checkFraction: null };
+  const settings: RunSettings = { privacy: 'off', checkFraction: null, wire: 'auto' };
   const progress = (p: Progress) => {
     for (const listener of progressListeners) listener(p);
   };
@@ -233,6 +252,45 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
     return preprocessImage(image, { inputShape: r.classifier.inputShape, background: r.input.background });
   }
 
+  /** The classifier's options for a request: what it names, else the page's settings. */
+  function optionsOf(request: Omit<ClassifyRequest, 'seed' | 'values' | 'compareAlone'>): ClassifyOptions {
+    const { fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth } = request;
+    const fraction = settings.checkFraction;
+    const verify = request.verify ?? (fraction === null ? undefined : { fraction, budget: fraction });
+    const privacy = request.privacy ?? settings.privacy;
+    const wire = request.wire ?? settings.wire;
+    return { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth, verify, privacy, wire };
+  }
+
+  function summarise(c: Classification, r: Ready, modelId: string): ClassifySummary {
+    const alone = aloneTimes.get(modelId);
+    const remote = c.result.trace.filter((t) => t.device > 0);
+    return {
+      model: modelId,
+      scheme: c.scheme,
+      top: c.top.map((t) => ({ ...t, label: r.labels?.[t.index] ?? `class ${t.index}` })),
+      logits: Array.from(c.logits),
+      devices: c.devices,
+      excluded: c.excluded,
+      failed: c.result.failed,
+      suspended: c.suspended,
+      fcWeightBytes: c.fcWeightBytes,
+      steps: c.steps,
+      totalMs: c.result.totalMs,
+      predictedMs: c.predictedMs,
+      ownerAlonePredictedMs: c.ownerAlonePredictedMs,
+      alone: alone ? { ms: alone.ms, ageMs: performance.now() - alone.atMs } : null,
+      bytesMoved: remote.reduce((s, t) => s + t.bytesOut + t.bytesIn, 0),
+      messages: 2 * remote.length,
+      modelBytesSent: Object.fromEntries(r.classifier.runtime.uploadedBytes),
+      trace: c.result.trace,
+      verification: c.result.verification,
+      evicted: c.evicted,
+      exposure: c.exposure,
+      privacy: c.privacy,
+    };
+  }
+
   async function classify(request: ClassifyRequest = {}): Promise<ClassifySummary> {
     const modelId = request.model ?? selected;
     const r = await readyModel(modelId);
@@ -241,11 +299,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       ? tf.tensor3d(request.values, shape, 'float32')
       : tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', request.seed ?? 1);
     try {
-      const { fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth } = request;
-      const fraction = settings.checkFraction;
-      const verify = request.verify ?? (fraction === null ? undefined : { fraction, budget: fraction });
-      const privacy = request.privacy ?? settings.privacy;
-      const c = await r.classifier.classify(image, { scheme: request.scheme ?? 'auto', fc, split, ownerComputes, replan, reprofile, workers, maxFusedDepth, verify, privacy });
+      const c = await r.classifier.classify(image, optionsOf(request));
       if (c.devices.length === 1) aloneTimes.set(modelId, { ms: c.result.totalMs, atMs: performance.now() });
       else if (request.compareAlone) {
         const last = aloneTimes.get(modelId);
@@ -254,35 +308,49 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
           aloneTimes.set(modelId, { ms: alone.result.totalMs, atMs: performance.now() });
         }
       }
-      const alone = aloneTimes.get(modelId);
-      const remote = c.result.trace.filter((t) => t.device > 0);
-      return {
-        model: modelId,
-        scheme: c.scheme,
-        top: c.top.map((t) => ({ ...t, label: r.labels?.[t.index] ?? `class ${t.index}` })),
-        logits: Array.from(c.logits),
-        devices: c.devices,
-        excluded: c.excluded,
-        failed: c.result.failed,
-        suspended: c.suspended,
-        fcWeightBytes: c.fcWeightBytes,
-        steps: c.steps,
-        totalMs: c.result.totalMs,
-        predictedMs: c.predictedMs,
-        ownerAlonePredictedMs: c.ownerAlonePredictedMs,
-        alone: alone ? { ms: alone.ms, ageMs: performance.now() - alone.atMs } : null,
-        bytesMoved: remote.reduce((s, t) => s + t.bytesOut + t.bytesIn, 0),
-        messages: 2 * remote.length,
-        modelBytesSent: Object.fromEntries(r.classifier.runtime.uploadedBytes),
-        trace: c.result.trace,
-        verification: c.result.verification,
-        evicted: c.evicted,
-        exposure: c.exposure,
-        privacy: c.privacy,
-      };
+      return summarise(c, r, modelId);
     } finally {
       image.dispose();
     }
+  }
+
+  /**
+   * Several images through the mesh with `inFlight` of them under way at once, so one image's
+   * transfers overlap another's computing. Each image is made (decoded, preprocessed) only when its
+   * turn comes; one that fails is reported and the rest go on.
+   */
+  async function classifyMany(request: BatchRequest): Promise<BatchSummary> {
+    const modelId = request.model ?? selected;
+    const r = await readyModel(modelId);
+    const shape = r.classifier.inputShape;
+    const loaders = request.images.map((image) => async () => {
+      const values = typeof image === 'function' ? await image() : image;
+      return tf.tensor3d(values as number[] | Float32Array, shape, 'float32');
+    });
+    const { onImage, signal, inFlight } = request;
+    return r.classifier.classifyMany(loaders, {
+      ...optionsOf(request),
+      ...(inFlight !== undefined ? { inFlight } : {}),
+      ...(signal ? { signal } : {}),
+      ...(onImage
+        ? { onImage: (index: number, outcome: { ok: true; result: Classification } | { ok: false; error: Error }) => onImage(index, outcome.ok ? { ok: true, summary: summarise(outcome.result, r, modelId) } : { ok: false, error: outcome.error.message.replace(/^modnn-web: /, '') }) }
+        : {}),
+    });
+  }
+
+  /**
+   * The page API's batch: plain data in and out (tests and benchmarks call it through
+   * `page.evaluate`). Images are model inputs, as `classify`'s `values`.
+   */
+  async function classifyManyValues(request: Omit<BatchRequest, 'images' | 'onImage' | 'signal'> & { images: number[][] }): Promise<{ summary: BatchSummary; results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] }> {
+    const results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] = request.images.map(() => null);
+    const summary = await classifyMany({
+      ...request,
+      onImage: (index, outcome) => {
+        results[index] = outcome.ok ? { ok: true, top: outcome.summary.top, logits: outcome.summary.logits, totalMs: outcome.summary.totalMs, devices: outcome.summary.devices, steps: outcome.summary.steps } : outcome;
+      },
+    });
+    return { summary, results };
   }
 
   /** What each worker said about itself on the selected model (backend, GFLOP/s), by peer id. */
@@ -300,6 +368,8 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
 
   return {
     classify,
+    classifyMany,
+    classifyManyValues,
     prepareImage,
     useModelFiles,
     useServedModel,

@@ -1,7 +1,7 @@
 /**
  * Model and run settings: a built-in model or your own (model.json + weights dropped or picked),
- * the partition scheme, input privacy (what leaves this device), how often workers' results are
- * checked, the TF.js backend, and progress for anything slow (model load, weights going to
+ * the partition scheme, input privacy (what leaves this device), how activations travel between
+ * devices, how often workers' results are checked, the TF.js backend, and progress for anything slow (model load, weights going to
  * workers, profiling).
  */
 import { BACKEND_NAMES } from '../compute/index.ts';
@@ -10,7 +10,16 @@ import { h } from './dom.ts';
 import type { ModelRunner, RunSettings } from './model-runner.ts';
 import { describePrivacySetting } from './plan-words.ts';
 
-const SCHEME_WORDS: Record<Scheme, string> = { auto: 'automatic (planner decides)', bodp: 'BODP per layer (the paper)', fused: 'fused blocks', grid: '2D grid', owner: 'this device alone' };
+const SCHEME_WORDS: Record<Scheme, string> = {
+  auto: 'automatic (planner decides)',
+  bodp: 'BODP per layer (the paper)',
+  fused: 'fused blocks',
+  grid: '2D grid',
+  resident: 'Resident strips (workers swap halos directly)',
+  owner: 'this device alone',
+};
+const WIRE_WORDS: Record<RunSettings['wire'], string> = { auto: 'automatic', float32: 'float32 (exact)', float16: 'float16', int8: '8-bit' };
+const WIRE_NOTE = 'Fewer bytes a value mean faster transfers on a slow link; float16 and 8-bit round the activations, so an answer can differ slightly from this device alone.';
 const PRIVACY_WORDS: Record<RunSettings['privacy'], string> = { off: 'off (fastest)', firstLayer: 'keep the first layer here', firstBlock: 'keep the first block here' };
 /** Check choices: '' is the classifier's default. */
 const CHECK_WORDS: [string, string][] = [['', 'about 1 in 10 (default)'], ['0.25', '1 in 4'], ['1', 'every result (slowest)'], ['0', 'never']];
@@ -31,6 +40,9 @@ export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ 
     runner.settings.privacy = privacySelect.value as RunSettings['privacy'];
     privacyNote.textContent = describePrivacySetting(runner.settings.privacy);
   });
+  const wireSelect = h('select', { id: 'wire-select', 'data-field': 'wire' }, ...Object.entries(WIRE_WORDS).map(([value, words]) => h('option', { value }, words)));
+  wireSelect.value = runner.settings.wire;
+  wireSelect.addEventListener('change', () => (runner.settings.wire = wireSelect.value as RunSettings['wire']));
   const checkSelect = h('select', { id: 'check-select', 'data-field': 'check-setting' }, ...CHECK_WORDS.map(([value, words]) => h('option', { value }, words)));
   checkSelect.addEventListener('change', () => (runner.settings.checkFraction = checkSelect.value === '' ? null : Number(checkSelect.value)));
 
@@ -103,6 +115,8 @@ export function createSettingsCard(runner: ModelRunner, backendInUse: Promise<{ 
     h('div', { class: 'field' }, h('label', { for: 'scheme-select' }, 'Split'), schemeSelect),
     h('div', { class: 'field' }, h('label', { for: 'privacy-select' }, 'Input privacy'), privacySelect),
     privacyNote,
+    h('div', { class: 'field' }, h('label', { for: 'wire-select' }, 'Activations on the wire'), wireSelect),
+    h('p', { class: 'muted' }, WIRE_NOTE),
     h('div', { class: 'field' }, h('label', { for: 'check-select' }, 'Check workers’ results'), checkSelect),
     h('p', { class: 'muted' }, 'This device recomputes a random share of what workers send back; a worker caught with a wrong result is removed and the image recomputed without it.'),
     h('div', { class: 'field' }, h('label', { for: 'backend-select' }, 'Backend on this device'), backendSelect),
