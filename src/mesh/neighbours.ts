@@ -50,6 +50,8 @@ export interface NeighbourHost {
   local: DeviceInfo;
   link?: Partial<LinkOptions>;
   session?: Partial<SessionOptions>;
+  /** How long signals from a peer not asked for are held. Default DEFAULT_NEIGHBOUR_TIMEOUT_MS, the other side's patience. */
+  heldForMs?: number;
 }
 
 interface Neighbour {
@@ -72,7 +74,7 @@ interface Held {
 
 export class NeighbourLinks {
   private readonly links = new Map<string, Neighbour>();
-  private readonly held = new Map<string, Held>();
+  private readonly heldFrom = new Map<string, Held>();
   private heldCount = 0;
 
   constructor(private readonly host: NeighbourHost) {}
@@ -96,7 +98,7 @@ export class NeighbourLinks {
     const entry: Neighbour = { peerId, initiator: self < peerId, transport: null, session: null, ready: false, tookOffer: false, attempt, settle, timer };
     this.links.set(peerId, entry);
     this.openTransport(entry);
-    const held = this.held.get(peerId);
+    const held = this.heldFrom.get(peerId);
     if (held) {
       this.release(peerId);
       for (const signal of held.signals) this.onSignal(peerId, signal);
@@ -119,16 +121,16 @@ export class NeighbourLinks {
     return entry?.ready && entry.session ? { ...entry.session.link.stats } : null;
   }
 
-  /** Number of signals held for peers not (yet) asked for. */
-  get heldSignals(): number {
-    return this.heldCount;
+  /** Signals held for peers not (yet) asked for, and how many peers sent them. */
+  get held(): { signals: number; peers: number } {
+    return { signals: this.heldCount, peers: this.heldFrom.size };
   }
 
   /** Closes one link (or all), telling the neighbour; an attempt still under way rejects. */
   close(peerId?: string, reason = 'closed by this worker'): void {
     const entries = peerId === undefined ? [...this.links.values()] : [this.links.get(peerId)].filter((n) => n !== undefined);
     for (const entry of entries) this.end(entry, new MeshError('ERR_DESTROYED', `the link to neighbour ${entry.peerId} was closed: ${reason}`), reason);
-    if (peerId === undefined) for (const id of [...this.held.keys()]) this.release(id);
+    if (peerId === undefined) for (const id of [...this.heldFrom.keys()]) this.release(id);
     else this.release(peerId);
   }
 
@@ -164,7 +166,7 @@ export class NeighbourLinks {
   }
 
   private hold(from: string, data: SignalData): void {
-    let held = this.held.get(from);
+    let held = this.heldFrom.get(from);
     // A new offer makes what came with an earlier one useless.
     if (held && data.type === 'offer') {
       this.release(from);
@@ -172,19 +174,19 @@ export class NeighbourLinks {
     }
     if (this.heldCount >= MAX_EARLY_SIGNALS) return;
     if (!held) {
-      if (this.held.size >= MAX_EARLY_PEERS) return;
-      held = { signals: [], timer: setTimeout(() => this.release(from), DEFAULT_NEIGHBOUR_TIMEOUT_MS) };
-      this.held.set(from, held);
+      if (this.heldFrom.size >= MAX_EARLY_PEERS) return;
+      held = { signals: [], timer: setTimeout(() => this.release(from), this.host.heldForMs ?? DEFAULT_NEIGHBOUR_TIMEOUT_MS) };
+      this.heldFrom.set(from, held);
     }
     held.signals.push(data);
     this.heldCount++;
   }
 
   private release(peerId: string): void {
-    const held = this.held.get(peerId);
+    const held = this.heldFrom.get(peerId);
     if (!held) return;
     clearTimeout(held.timer);
-    this.held.delete(peerId);
+    this.heldFrom.delete(peerId);
     this.heldCount -= held.signals.length;
   }
 
@@ -233,8 +235,11 @@ export class NeighbourLinks {
     entry.ready = false;
     const session = entry.session;
     entry.session = null;
-    if (session && leaving !== undefined) session.leave(leaving);
-    else session?.drop(reason);
+    // A session that closed itself (a refusal) is flushing its last word: it closes the link itself.
+    if (session && session.state !== 'closed') {
+      if (leaving !== undefined) session.leave(leaving);
+      else session.drop(reason);
+    }
     if (!session) entry.transport?.close();
     entry.settle(reason);
     if (wasReady) this.host.onEvent(leaving !== undefined ? { peerId: entry.peerId, state: 'gone' } : { peerId: entry.peerId, state: 'gone', reason: reason.message, code: reason.code });

@@ -38,6 +38,8 @@ export type WorkerState =
 export interface WorkerMeshOptions extends MeshEndpointOptions {
   roomId: string;
   joinKey: string;
+  /** How long signals from a worker this one was not (yet) told to link with are held. Default 10 s. */
+  neighbourSignalHoldMs?: number;
 }
 
 type WorkerEvents = {
@@ -87,6 +89,7 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
       local: this.options.local,
       link: this.options.link,
       session: this.options.session,
+      heldForMs: this.options.neighbourSignalHoldMs,
     });
   }
 
