@@ -259,7 +259,8 @@ function spatialCandidate(context: Context, nodeIds: readonly number[], depth: n
 function residentCandidate(context: Context, nodeIds: readonly number[]): PlannedStep | undefined {
   const { graph, devices } = context;
   const run = residentDevices(graph, nodeIds, devices.map((_, d) => d), context.capabilities);
-  if (!run.devices.some((d) => d !== 0)) return undefined;
+  // Maps too small for a row per worker (VGG's last 1×1 pool) stay on the owner, as a strip split would leave them.
+  if (!run.devices.some((d) => d !== 0)) return run.devices.includes(0) ? ownerStep(context, [...nodeIds]) : undefined;
   const weightBytes = weightBytesOf(graph, nodeIds);
   return withWire(context, (wire) => {
     const step = residentRun(graph, nodeIds, run.devices, run.weights, wire);

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { prunedKernelOf, workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
-import { pixelNodes, planInference, stepLabel, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
+import { pixelNodes, planInference, stepLabel, type WireOption, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { RuntimeError } from './errors.ts';
 import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, parseReply, profileReplySchema, type ModelSpec, type WorkerProfile } from './protocol.ts';
@@ -22,8 +22,10 @@ export interface OwnerMeshLike {
 }
 
 /** 'auto': the planner's choice; the others force a scheme on every layer that can take it. */
-export type Scheme = 'auto' | 'bodp' | 'fused' | 'grid' | 'owner';
-export const SCHEMES: readonly Scheme[] = ['auto', 'bodp', 'fused', 'grid', 'owner'];
+export type Scheme = 'auto' | 'bodp' | 'fused' | 'grid' | 'resident' | 'owner';
+export const SCHEMES: readonly Scheme[] = ['auto', 'bodp', 'fused', 'grid', 'resident', 'owner'];
+/** Activations on the wire: the planner's choice per step ('auto': float16 where transfers dominate), or one for every step. */
+export const WIRE_OPTIONS: readonly WireOption[] = ['auto', 'float32', 'float16', 'int8'];
 
 /** How Dense layers with pruned weights run: the scheme's own choice, or one forced. */
 export type FcChoice = 'auto' | 'msccFgcp' | 'outputSplit' | 'owner';
@@ -60,6 +62,35 @@ export interface ClassifyOptions {
   verify?: { fraction?: number; budget?: number; seed?: number } | false;
   /** Input privacy: keep the first layer or block on this device so the image never leaves it. Default 'off'. */
   privacy?: InputPrivacy;
+  /**
+   * Activations on the wire for split convolutions (Dense layers stay float32): 'float32' (default,
+   * exact), 'float16' or 'int8' for every step, or 'auto' (float16 where the planner predicts the
+   * step is bound by transfers). The answer's effect is measured in the benchmark.
+   */
+  wire?: WireOption;
+}
+
+/** Classifying many images with several in flight at once (`Classifier.classifyMany`). */
+export interface ClassifyManyOptions extends ClassifyOptions {
+  /** Images in progress at once (default 2): the next one's early layers run while the last one's late layers finish. */
+  inFlight?: number;
+  /** Called as each image ends, in the order they end. */
+  onImage?: (index: number, outcome: { ok: true; result: Classification } | { ok: false; error: Error }) => void;
+  /** Stops starting new images; the ones in flight finish. */
+  signal?: AbortSignal;
+}
+
+export interface BatchSummary {
+  images: number;
+  done: number;
+  failed: number;
+  /** From the first image's start to the last one's end. */
+  totalMs: number;
+  /** Images answered per second over `totalMs`. */
+  imagesPerSecond: number;
+  /** Median time from an image's start to its answer. */
+  medianLatencyMs: number;
+  inFlight: number;
 }
 
 export const INPUT_PRIVACY: readonly InputPrivacy[] = ['off', 'firstLayer', 'firstBlock'];
@@ -82,7 +113,10 @@ function optionPlannerOptions(options: ClassifyOptions, graph: ModelGraph): Plan
   const privacy = options.privacy ?? 'off';
   if (!INPUT_PRIVACY.includes(privacy)) throw new RuntimeError('ERR_RUNTIME_PLAN', `privacy is one of ${INPUT_PRIVACY.join(', ')}, not ${String(privacy)}`);
   const privateUnits = privateUnitCount(graph, privacy);
+  const wire = options.wire ?? 'float32';
+  if (!WIRE_OPTIONS.includes(wire)) throw new RuntimeError('ERR_RUNTIME_PLAN', `wire is one of ${WIRE_OPTIONS.join(', ')}, not ${String(wire)}`);
   return {
+    ...(wire !== 'float32' ? { wire } : {}),
     ...(fc === 'auto' ? {} : { fcSchemes: fc === 'owner' ? [] : [fc] }),
     ...(options.split === 'equal' ? { equalSplit: true } : {}),
     ...(options.ownerComputes === false ? { ownerComputes: false } : {}),
@@ -165,12 +199,15 @@ export interface ClassifierOptions {
   /** Progress of a package going out to a worker. */
   onUpload?: (deviceId: string, sentBytes: number, totalBytes: number) => void;
   deadline?: Partial<DeadlineOptions>;
+  /** False: the workers cannot open direct links to each other, so no resident runs. Default true. */
+  peerLinks?: boolean;
 }
 
 const SCHEME_OPTIONS: Record<Exclude<Scheme, 'auto' | 'owner'>, PlannerOptions> = {
   bodp: { spatialSchemes: ['bodp'], fcSchemes: ['msccFgcp'], allowOwnerOnly: false, excludeDevices: false },
   fused: { spatialSchemes: ['fused'], fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false },
   grid: { spatialSchemes: ['grid'], fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false },
+  resident: { spatialSchemes: ['resident'], peerLinks: true, fcSchemes: ['outputSplit'], allowOwnerOnly: false, excludeDevices: false },
 };
 
 /** Defaults for a link not measured yet: home Wi-Fi. */
@@ -295,6 +332,46 @@ export class Classifier {
   }
 
   /**
+   * Classifies many images with `inFlight` of them in progress at once, so the mesh is never idle
+   * between images: while one image's last layers finish, the next one's first layers already
+   * run. Each loader is called when its image starts (decoding stays lazy) and its tensor is
+   * disposed when it ends. An image that fails is reported and the batch goes on.
+   */
+  async classifyMany(images: readonly (() => Promise<Tensor3D> | Tensor3D)[], options: ClassifyManyOptions = {}): Promise<BatchSummary> {
+    const inFlight = Math.max(1, Math.min(8, Math.floor(options.inFlight ?? 2)));
+    const latencies: number[] = [];
+    let done = 0;
+    let failed = 0;
+    let next = 0;
+    const t0 = performance.now();
+    const lane = async (): Promise<void> => {
+      while (next < images.length && !options.signal?.aborted) {
+        const index = next++;
+        const started = performance.now();
+        let image: Tensor3D | null = null;
+        try {
+          image = await (images[index] as () => Promise<Tensor3D> | Tensor3D)();
+          const result = await this.classify(image, options);
+          latencies.push(performance.now() - started);
+          done++;
+          options.onImage?.(index, { ok: true, result });
+        } catch (err) {
+          failed++;
+          options.onImage?.(index, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
+        } finally {
+          image?.dispose();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, images.length) }, lane));
+    const totalMs = performance.now() - t0;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const middle = sorted.length / 2;
+    const medianLatencyMs = sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? (sorted[Math.floor(middle)] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+    return { images: images.length, done, failed, totalMs, imagesPerSecond: totalMs > 0 ? (done * 1000) / totalMs : 0, medianLatencyMs, inFlight };
+  }
+
+  /**
    * Gets every ready worker ready for this model now (loaded, sent if need be, profiled), so a
    * worker that just joined does not make the next image wait for it.
    */
@@ -343,7 +420,7 @@ export class Classifier {
    */
   private planFor(scheme: Scheme, devices: DeviceProfile[], options: ClassifyOptions = {}): Plan {
     const extra = scheme === 'owner' ? {} : optionPlannerOptions(options, this.options.model.graph);
-    const key = `${scheme}|${JSON.stringify(extra)}|${devices.map((d) => d.id).join(',')}`;
+    const key = `${scheme}|${options.verify === false}|${JSON.stringify(extra)}|${devices.map((d) => d.id).join(',')}`;
     const kept = this.plans.get(key);
     if (kept && options.replan === false) return kept.plan;
     const drifted = (a: number, b: number) => Math.abs(a - b) > 0.25 * Math.min(a, b);
@@ -354,7 +431,8 @@ export class Classifier {
         return drifted(old.aMsPerFlop, now.aMsPerFlop) || drifted(old.bandwidthBytesPerMs, now.bandwidthBytesPerMs);
       });
     if (!stale) return kept.plan;
-    const forced = scheme === 'auto' || scheme === 'owner' ? {} : SCHEME_OPTIONS[scheme];
+    // Resident runs are not spot-checked (a wrong halo would make an honest neighbour look wrong), so the automatic planner uses them only with checks off.
+    const forced = scheme === 'owner' ? {} : scheme === 'auto' ? (options.verify === false && this.options.peerLinks !== false ? { peerLinks: true } : {}) : SCHEME_OPTIONS[scheme];
     const used = scheme === 'owner' ? devices.slice(0, 1) : devices;
     const plan = planInference(this.options.model.graph, used, { ...forced, ...extra, fcWeights: this.options.model.weights.sparse });
     this.plans.set(key, { plan, basis: used });

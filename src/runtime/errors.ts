@@ -5,7 +5,9 @@ export type RuntimeErrorCode =
   /** The plan does not fit the devices at hand. */
   | 'ERR_RUNTIME_PLAN'
   /** The worker does not have this model package yet: the owner sends it (runtime.model.put). */
-  | 'ERR_MODEL_MISSING';
+  | 'ERR_MODEL_MISSING'
+  /** A resident run stopped because another device of it failed or was cancelled: not this worker's fault. */
+  | 'ERR_RESIDENT_PEER';
 
 export class RuntimeError extends Error {
   override name = 'RuntimeError';

@@ -19,7 +19,9 @@ export { RuntimeMethod, infoReplySchema, modelKeyOf, parseReply } from './protoc
 export type { ModelSpec } from './protocol.ts';
 export { RuntimeError } from './errors.ts';
 export type { RuntimeErrorCode } from './errors.ts';
-export { Classifier, SCHEMES } from './classifier.ts';
-export type { Classification, ClassifierOptions, ClassifyOptions, OwnerMeshLike, Scheme } from './classifier.ts';
+export { Classifier, SCHEMES, WIRE_OPTIONS } from './classifier.ts';
+export type { BatchSummary, Classification, ClassifierOptions, ClassifyManyOptions, ClassifyOptions, OwnerMeshLike, Scheme } from './classifier.ts';
+export { WIRE_PRECISIONS, packActivation, unpackActivation } from './wire-precision.ts';
+export type { NeighbourPorts, RuntimeHandler } from './worker-executor.ts';
 export type { WorkerProfile } from './protocol.ts';
 export type { Profiler } from './worker-executor.ts';

@@ -246,6 +246,18 @@ export function executePlan(
         values.set(outputId, mergeTiles(tf, nodeAt(graph, outputId).outputShape, tiles));
         break;
       }
+      case 'resident': {
+        // Layer by layer, as the strips compute it: each device's rows from the whole previous map.
+        for (const layer of step.layers) {
+          const tiles = layer.slices.map(({ device, node }) => {
+            const cut = node.inputs[0] as TileSlice['nodes'][number]['inputs'][number];
+            const slice: TileSlice = { device, tile: node.out, inputs: [{ nodeId: cut.producerId, rect: cut.rect }], nodes: [node] };
+            return { slice, output: runTileSlice(tf, graph, weights, slice, full) };
+          });
+          values.set(layer.nodeId, mergeTiles(tf, nodeAt(graph, layer.nodeId).outputShape, tiles));
+        }
+        break;
+      }
       case 'fc': {
         const node = nodeAt(graph, step.nodeId);
         const x = full(node.inputs[0] as number).dataSync() as Float32Array;

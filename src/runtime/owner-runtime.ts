@@ -13,7 +13,7 @@ import { yieldToEventLoop } from '../compute/index.ts';
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
 import { createRng, csrVecMul, nodeFlopsWith, prunedKernelOf, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
-import { sliceCost, type FcStep, type Plan, type PlannedStep, type SpatialStep, type TileSlice } from '../partition/index.ts';
+import { sliceBlock, sliceCost, type FcStep, type Plan, type PlannedStep, type Range, type ResidentStep, type SpatialStep, type TileSlice, type WirePrecision } from '../partition/index.ts';
 import {
   addFcPartial,
   cropSliceInputs,
@@ -25,7 +25,9 @@ import {
   type Band,
 } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
-import { RuntimeMethod, modelKeyOf, parseReply, taskReplySchema, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
+import { RuntimeMethod, encodedReplySchema, modelKeyOf, parseReply, taskReplySchema, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
+import { residentProgram, runResidentStrip, type HaloIo } from './resident.ts';
+import { packActivation, quantisationError, unpackActivation, type PackedActivation } from './wire-precision.ts';
 import type { LoadedModel } from './worker-executor.ts';
 
 /** What the runtime needs of a worker: its id (as in the plan's devices) and requests to it. */
@@ -46,7 +48,7 @@ export interface DeadlineOptions {
 export interface TaskTrace {
   /** Index of the step in the plan. */
   step: number;
-  kind: 'owner' | 'spatial' | 'fc';
+  kind: 'owner' | 'spatial' | 'resident' | 'fc';
   /** Device index in the plan (0: the owner) and its id. */
   device: number;
   deviceId: string;
@@ -67,6 +69,8 @@ export interface TaskTrace {
   layers: number;
   bytesOut: number;
   bytesIn: number;
+  /** Resident runs: halo bytes this device sent to other workers directly (not through the owner). */
+  peerBytes?: number;
   /** 'local-fallback': the worker failed or was late; the owner computed its share. */
   outcome: 'ok' | 'local-fallback';
   error?: string;
@@ -178,6 +182,8 @@ function settleLater<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+const bytesPerValue = (wire: WirePrecision): number => (wire === 'float32' ? 4 : wire === 'float16' ? 2 : 1);
+
 const bytesOf = (tensors: readonly WireTensor[]): number => tensors.reduce((sum, t) => sum + t.data.byteLength, 0);
 
 export class OwnerRuntime {
@@ -188,6 +194,10 @@ export class OwnerRuntime {
   /** Plan ids by plan object, and which workers have that plan's FC slices installed. */
   private readonly planIds = new WeakMap<Plan, string>();
   private readonly prepared = new WeakMap<Plan, Set<string>>();
+  /** Why a plan's resident runs cannot use direct worker links (they then run as fused blocks); absent when they can. */
+  private readonly peerLinksDown = new WeakMap<Plan, string>();
+  private runCounter = 0;
+  private readonly preparing = new WeakMap<Plan, Promise<{ deviceId: string; reason: string }[]>>();
   /** Model package bytes sent to each worker so far (0 when it had the package cached). */
   readonly uploadedBytes = new Map<string, number>();
 
@@ -203,6 +213,22 @@ export class OwnerRuntime {
    * that fails here is reported and left out (its shares run on the owner).
    */
   async prepare(plan: Plan, ports: ReadonlyMap<string, WorkerPort>): Promise<{ deviceId: string; reason: string }[]> {
+    // Images in flight together share one preparation of their plan (its failures are reported once).
+    const running = this.preparing.get(plan);
+    if (running) {
+      await running;
+      return [];
+    }
+    const preparing = this.prepareNow(plan, ports);
+    this.preparing.set(plan, preparing);
+    try {
+      return await preparing;
+    } finally {
+      this.preparing.delete(plan);
+    }
+  }
+
+  private async prepareNow(plan: Plan, ports: ReadonlyMap<string, WorkerPort>): Promise<{ deviceId: string; reason: string }[]> {
     const planId = this.planIdOf(plan);
     const ready = this.prepared.get(plan) ?? new Set<string>();
     this.prepared.set(plan, ready);
@@ -236,7 +262,45 @@ export class OwnerRuntime {
         }
       }),
     );
+    await this.linkNeighbours(plan, ports, ready);
     return failed;
+  }
+
+  /**
+   * Has the workers of the plan's resident runs open direct links to the workers they swap halos
+   * with. Where a link cannot come up, the plan's resident runs are run as fused blocks instead
+   * (the same rows, halos recomputed rather than exchanged) and the reason is kept.
+   */
+  private async linkNeighbours(plan: Plan, ports: ReadonlyMap<string, WorkerPort>, ready: ReadonlySet<string>): Promise<void> {
+    const wanted = new Map<number, Set<number>>();
+    for (const { step } of plan.steps) {
+      if (step.kind !== 'resident') continue;
+      for (const layer of step.layers) {
+        for (const { from, to } of layer.halos) {
+          if (from === 0 || to === 0) continue;
+          if (!wanted.has(from)) wanted.set(from, new Set());
+          wanted.get(from)?.add(to);
+          if (!wanted.has(to)) wanted.set(to, new Set());
+          wanted.get(to)?.add(from);
+        }
+      }
+    }
+    if (wanted.size === 0 || this.peerLinksDown.has(plan)) return;
+    const idOf = (device: number) => plan.devices[device]?.id ?? '';
+    const results = await Promise.allSettled(
+      [...wanted].map(async ([device, others]) => {
+        const port = ports.get(idOf(device));
+        if (!port || !ready.has(idOf(device))) throw new Error(`${idOf(device)} is not ready`);
+        await port.request({ method: RuntimeMethod.Peers, peers: [...others].map(idOf) }, [], { timeoutMs: 20_000 });
+      }),
+    );
+    const down = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (down) this.peerLinksDown.set(plan, `direct links between workers did not come up (${(down.reason as Error).message}): resident runs go as fused blocks`);
+  }
+
+  /** Why this plan's resident runs go as fused blocks (no direct links between its workers), or null. */
+  residentFallback(plan: Plan): string | null {
+    return this.peerLinksDown.get(plan) ?? null;
   }
 
   /** Has the worker load the model, sending it the package first when it reports it missing. */
@@ -299,6 +363,8 @@ export class OwnerRuntime {
           trace.push({ step: index, kind: 'owner', device: 0, deviceId: plan.devices[0]?.id ?? 'owner', startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: step.nodeIds.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
         } else if (step.kind === 'spatial') {
           await this.runSpatial(index, planned as PlannedStep & { step: SpatialStep }, context);
+        } else if (step.kind === 'resident') {
+          await this.runResident(index, planned as PlannedStep & { step: ResidentStep }, context);
         } else {
           await this.runFc(index, planned as PlannedStep & { step: FcStep }, context);
         }
@@ -342,7 +408,7 @@ export class OwnerRuntime {
     if (!Number.isFinite(from)) return index + 1; // its only results were the ones caught, already replaced
     for (const [id, step] of checks.firstTrusted) if (step >= from) checks.firstTrusted.delete(id);
     for (const { step } of ctx.plan.steps.slice(from, index + 1)) {
-      for (const id of step.kind === 'fc' ? [step.nodeId] : step.kind === 'spatial' ? [step.nodeIds[step.nodeIds.length - 1] as number] : step.nodeIds) {
+      for (const id of step.kind === 'fc' ? [step.nodeId] : step.kind === 'owner' ? step.nodeIds : [step.nodeIds[step.nodeIds.length - 1] as number]) {
         ctx.values.get(id)?.dispose();
         ctx.values.delete(id);
       }
@@ -362,6 +428,7 @@ export class OwnerRuntime {
     };
     for (const { step } of plan.steps) {
       if (step.kind === 'spatial') for (const slice of step.slices) add(slice.device, sliceCost(graph, slice).flops);
+      else if (step.kind === 'resident') for (const layer of step.layers) for (const { device, node } of layer.slices) add(device, residentLayerFlops(graph, node));
       else if (step.kind === 'fc') for (const w of step.workers) add(w.device, 2 * w.weights.values.length);
       else {
         for (const id of step.nodeIds) {
@@ -386,17 +453,23 @@ export class OwnerRuntime {
    * Compares a worker's result with the owner's. On a mismatch the worker is out of this
    * inference, reported as wrong, and `caught` so that its earlier results are computed again.
    */
-  private judge(ctx: StepContext, index: number, deviceId: string, got: Float32Array, expected: Float32Array): boolean {
+  private judge(ctx: StepContext, index: number, deviceId: string, got: Float32Array, expected: Float32Array, wire: WirePrecision = 'float32'): boolean {
     const { checks } = ctx;
     checks.summary.checked++;
     let maxDiff = got.length === expected.length ? 0 : Number.POSITIVE_INFINITY;
     let scale = 0;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < expected.length; i++) {
-      const diff = Math.abs((got[i] as number) - (expected[i] as number));
+      const e = expected[i] as number;
+      const diff = Math.abs((got[i] as number) - e);
       maxDiff = Math.max(maxDiff, Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff);
-      scale = Math.max(scale, Math.abs(expected[i] as number));
+      scale = Math.max(scale, Math.abs(e));
+      min = Math.min(min, e);
+      max = Math.max(max, e);
     }
-    const tolerance = checks.options.atol + checks.options.rtol * scale;
+    // Both copies were quantised for the wire: float rounding before it may land them one step apart.
+    const tolerance = checks.options.atol + checks.options.rtol * scale + 2 * quantisationError(wire, scale, max - min);
     if (maxDiff <= tolerance) return true;
     const what = ctx.plan.steps[index]?.step.kind === 'fc' ? 'FC share' : 'tile';
     const reason = `returned wrong results for a checked ${what} (max |Δ| ${maxDiff.toPrecision(3)} vs tolerance ${tolerance.toPrecision(2)})`;
@@ -453,34 +526,51 @@ export class OwnerRuntime {
       .map((slice) => ({ slice, bytes: slice.inputs.reduce((sum, i) => sum + rectSize(i.rect) * (full(i.nodeId).shape[2] ?? 1) * 4, 0) }))
       .sort((a, b) => b.bytes - a.bytes);
     const flopsOf = new Map(step.slices.map((slice) => [slice, sliceCost(model.graph, slice).flops]));
-    const pending = new Map<TileSlice, { reply: Promise<{ output: Tensor3D; data: Float32Array; entry: TaskTrace }>; checked: boolean }>();
+    const wire: WirePrecision = step.wire ?? 'float32';
+    const pending = new Map<TileSlice, { reply: Promise<{ output: Tensor3D; data: Float32Array; entry: TaskTrace }>; checked: boolean; sent: Map<number, Band> | null }>();
     for (const { slice } of remote) {
       const port = ctx.usable(slice.device) as WorkerPort;
       const bands = cropSliceInputs(tf, slice, full);
-      const tensors = await Promise.all(slice.inputs.map(async (input) => bandToWire(bands.get(input.nodeId) as Band)));
+      const packed = await Promise.all(slice.inputs.map(async (input) => packBand(bands.get(input.nodeId) as Band, wire)));
+      const tensors = packed.map((p) => p.tensor);
       for (const band of bands.values()) band.tensor.dispose();
       const t0 = this.now() - ctx.start;
       let sendEndMs: number | null = null;
       const onSent = () => (sendEndMs = this.now() - ctx.start);
       // Drawn before the result is back: nothing the worker sends can change whether it is checked.
       const checked = this.pickCheck(ctx, flopsOf.get(slice) as number);
+      // A check of a compact tile recomputes it from what the worker was sent, not from the exact maps.
+      const sent = checked && wire !== 'float32'
+        ? new Map(slice.inputs.map((input, i) => {
+          const band = packed[i] as PackedActivation;
+          const shape = (wire === 'float16' ? band.tensor.shape.slice(0, -1) : band.tensor.shape) as [number, number, number];
+          return [input.nodeId, { tensor: tf.tensor3d(unpackActivation(band.tensor, band.encoding, shape), shape), row: input.rect.rows.start, col: input.rect.cols.start }] as const;
+        }))
+        : null;
+      const meta = wire === 'float32' ? { method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice } : { method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice, encodings: packed.map((p) => p.encoding), wire };
       pending.set(slice, {
         checked,
-        reply: settleLater(port.request({ method: RuntimeMethod.Spatial, modelKey: this.modelKey, slice }, tensors, { timeoutMs: this.deadlineMs(planned), onSent }).then(
+        sent,
+        reply: settleLater(port.request(meta, tensors, { timeoutMs: this.deadlineMs(planned), onSent }).then(
           (reply) => {
             const tile = reply.tensors[0];
             const h = slice.tile.rows.end - slice.tile.rows.start + 1;
             const w = slice.tile.cols.end - slice.tile.cols.start + 1;
             const c = model.graph.nodes[step.nodeIds[step.nodeIds.length - 1] as number]?.outputShape[2] as number;
-            if (tile?.dtype !== 'float32' || tile.shape.join() !== [h, w, c].join()) {
-              throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile`);
+            const encoding = wire === 'float32' ? { precision: 'float32' as const } : parseReply(encodedReplySchema, reply.meta)?.encoding;
+            let data: Float32Array;
+            try {
+              if (!encoding) throw new Error('a compact tile came without its encoding');
+              data = unpackActivation(tile, encoding, [h, w, c]);
+            } catch (err) {
+              throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker returned ${tile?.dtype ?? 'nothing'}[${tile?.shape.join(',') ?? ''}] for a ${h}×${w}×${c} tile (${(err as Error).message.replace(/^modnn-web: /, '')})`);
             }
-            if (!allFinite(tile.data)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a tile with NaN or infinite values');
-            const meta = replyTiming(reply.meta);
-            const entry: TaskTrace = { step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops: flopsOf.get(slice) as number, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile.data.byteLength, outcome: 'ok' };
+            if (!allFinite(data)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a tile with NaN or infinite values');
+            const timing = replyTiming(reply.meta);
+            const entry: TaskTrace = { step: index, kind: 'spatial', device: slice.device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(timing, port, ctx.start), endMs: this.now() - ctx.start, computeMs: timing?.computeMs ?? null, flops: flopsOf.get(slice) as number, layers: slice.nodes.length, bytesOut: bytesOf(tensors), bytesIn: tile?.data.byteLength ?? 0, outcome: 'ok' };
             ctx.trace.push(entry);
             // The values are kept beside the tensor: a check compares them without reading the tensor back.
-            return { output: tf.tensor3d(tile.data as Float32Array, [h, w, c]), data: tile.data as Float32Array, entry };
+            return { output: tf.tensor3d(data, [h, w, c]), data, entry };
           },
         )),
       });
@@ -495,7 +585,22 @@ export class OwnerRuntime {
     }
     // The owner's copies of the results it checks, computed while the workers still compute theirs.
     const expected = new Map<TileSlice, Tensor3D>();
-    for (const [slice, { checked }] of pending) if (checked) expected.set(slice, await local(slice));
+    for (const [slice, { checked, sent }] of pending) {
+      if (!checked) continue;
+      if (!sent) {
+        expected.set(slice, await local(slice));
+        continue;
+      }
+      try {
+        const own = await runTileSliceStepwise(tf, model.graph, model.weights, slice, sent, this.pause);
+        // The worker's tile went through the same quantisation on its way back.
+        const packed = packActivation((await own.data()) as Float32Array, own.shape, wire);
+        own.dispose();
+        expected.set(slice, tf.tensor3d(unpackActivation(packed.tensor, packed.encoding, own.shape), own.shape));
+      } finally {
+        for (const band of sent.values()) band.tensor.dispose();
+      }
+    }
     for (const [slice, { reply }] of pending) {
       const own = expected.get(slice);
       let got: { output: Tensor3D; data: Float32Array; entry: TaskTrace };
@@ -507,7 +612,7 @@ export class OwnerRuntime {
       }
       ctx.checks.summary.results++;
       const deviceId = got.entry.deviceId;
-      if (own && !this.judge(ctx, index, deviceId, got.data, (await own.data()) as Float32Array)) {
+      if (own && !this.judge(ctx, index, deviceId, got.data, (await own.data()) as Float32Array, wire)) {
         got.output.dispose();
         Object.assign(got.entry, { outcome: 'local-fallback', error: ctx.failed.get(deviceId) });
         tiles.push({ slice, output: own });
@@ -522,6 +627,156 @@ export class OwnerRuntime {
     const read = await Promise.all(tiles.map(async ({ slice, output }) => ({ slice, values: (await output.data()) as Float32Array })));
     for (const { output } of tiles) output.dispose();
     ctx.values.set(outputId, tf.tensor3d(mergeTileValues(shape, read), shape));
+  }
+
+  /**
+   * A resident run: the owner scatters the run's input once, every device keeps its strip through
+   * the run's layers and swaps halo rows with its neighbours directly (the owner's own halos go
+   * over its links: pushed to workers, pulled from them), and the owner gathers the last strips.
+   * If any device fails, the run is cancelled everywhere and run again as a fused block over the
+   * devices left, from the run's input, which the owner still holds: the answer stays whole.
+   * Results of resident runs are not spot-checked (a wrong halo would make an honest neighbour's
+   * strip look wrong); the classifier plans them only with checks off.
+   */
+  private async runResident(index: number, planned: PlannedStep & { step: ResidentStep }, ctx: StepContext): Promise<void> {
+    const { tf, model } = this.options;
+    const { graph } = model;
+    const { step } = planned;
+    const wire: WirePrecision = step.wire ?? 'float32';
+    const outputId = step.nodeIds[step.nodeIds.length - 1] as number;
+    const inputId = step.inputs[0]?.nodeId as number;
+    const runInput = ctx.values.get(inputId) as Tensor3D | undefined;
+    if (!runInput) throw new RuntimeError('ERR_RUNTIME_PLAN', `step ${index} needs node ${inputId} before it is computed`);
+    const workers = step.devices.filter((d) => d !== 0);
+    const down = this.peerLinksDown.get(ctx.plan) ?? (workers.some((d) => !ctx.usable(d)) ? 'a worker of the run is out' : null);
+    if (down) return this.residentAsFused(index, planned, ctx);
+    const runId = `${this.planIdOf(ctx.plan)}-r${++this.runCounter}`;
+    const idOf = (device: number): string => ctx.plan.devices[device]?.id ?? '?';
+    const portOf = (device: number): WorkerPort => ctx.usable(device) as WorkerPort;
+    const [, outW, outC] = this.node(outputId).outputShape as [number, number, number];
+    const crop = async (rows: Range): Promise<PackedActivation> => {
+      const band = tf.slice(runInput, [rows.start, 0, 0], [rowsIn(rows), -1, -1]);
+      try {
+        return packActivation((await band.data()) as Float32Array, band.shape, wire);
+      } finally {
+        band.dispose();
+      }
+    };
+    const failures = new Map<number, unknown>();
+    const strips = new Map<number, Tensor3D>();
+    const requests: Promise<void>[] = [];
+    // Largest input band first: its transfer is the longest.
+    const byBand = [...workers].sort((a, b) => rowsIn(residentProgram(step, b).input.rect.rows) - rowsIn(residentProgram(step, a).input.rect.rows));
+    for (const device of byBand) {
+      const program = residentProgram(step, device);
+      const packed = await crop(program.input.rect.rows);
+      const talksTo = new Set([...program.layers.flatMap((l) => l.halosIn.map((h) => h.from)), ...program.layers.flatMap((l) => l.halosOut.map((h) => h.to))]);
+      const peers = [...talksTo].filter((d) => d !== 0).map((d) => ({ device: d, peerId: idOf(d) }));
+      const port = portOf(device);
+      const t0 = this.now() - ctx.start;
+      let sendEndMs: number | null = null;
+      const onSent = () => (sendEndMs = this.now() - ctx.start);
+      const rows = program.layers[program.layers.length - 1]?.node.out.rows as Range;
+      const flops = program.layers.reduce((sum, l) => sum + residentLayerFlops(graph, l.node), 0);
+      requests.push(
+        port
+          .request({ method: RuntimeMethod.Resident, modelKey: this.modelKey, runId, program, peers, encoding: packed.encoding, wire }, [packed.tensor], { timeoutMs: this.deadlineMs(planned), onSent })
+          .then((reply) => {
+            const encoding = wire === 'float32' ? { precision: 'float32' as const } : parseReply(encodedReplySchema, reply.meta)?.encoding;
+            if (!encoding) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a compact strip without its encoding');
+            const values = unpackActivation(reply.tensors[0], encoding, [rowsIn(rows), outW, outC]);
+            if (!allFinite(values)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a strip with NaN or infinite values');
+            strips.set(device, tf.tensor3d(values, [rowsIn(rows), outW, outC]));
+            const meta = replyTiming(reply.meta);
+            const peerBytes = program.layers.reduce((sum, l) => sum + l.halosOut.filter((h) => h.to !== 0).reduce((acc, h) => acc + rowsIn(h.rows) * ((this.node(l.node.nodeId).outputShape[1] ?? 0)) * ((this.node(l.node.nodeId).outputShape[2] ?? 0)) * bytesPerValue(wire), 0), 0);
+            ctx.trace.push({ step: index, kind: 'resident', device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops, layers: program.layers.length, bytesOut: packed.tensor.data.byteLength, bytesIn: reply.tensors[0]?.data.byteLength ?? 0, peerBytes, outcome: 'ok' });
+          })
+          .catch((err: unknown) => {
+            failures.set(device, err);
+            // Its neighbours stop waiting for its halos.
+            this.cancelRun(runId, workers.filter((d) => d !== device), ctx, `device ${device} of the run failed`);
+          }),
+      );
+    }
+    if (step.devices.includes(0)) {
+      const program = residentProgram(step, 0);
+      const t0 = this.now() - ctx.start;
+      const band = tf.slice(runInput, [program.input.rect.rows.start, 0, 0], [rowsIn(program.input.rect.rows), -1, -1]);
+      const io: HaloIo = {
+        send: async (to, layer, rows, halo) => {
+          const packed = packActivation((await halo.data()) as Float32Array, halo.shape, wire);
+          try {
+            await portOf(to).request({ method: RuntimeMethod.Halo, runId, layer, from: 0, rows, encoding: packed.encoding }, [packed.tensor], { timeoutMs: this.deadlineMs(planned) });
+          } catch (err) {
+            if (!stoppedByPeer(err)) failures.set(to, err);
+            throw err;
+          }
+        },
+        receive: async (from, layer, rows) => {
+          try {
+            const reply = await portOf(from).request({ method: RuntimeMethod.HaloPull, runId, layer }, [], { timeoutMs: this.deadlineMs(planned) });
+            const meta = reply.meta as { rows?: Range } | null;
+            const encoding = parseReply(encodedReplySchema, reply.meta)?.encoding;
+            const [, w, c] = this.node(program.layers[layer]?.node.inputs[0]?.producerId as number).outputShape as [number, number, number];
+            if (!encoding || meta?.rows?.start !== rows.start || meta.rows.end !== rows.end) throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker sent rows other than ${rows.start}..${rows.end} for layer ${layer}`);
+            const values = unpackActivation(reply.tensors[0], encoding, [rowsIn(rows), w, c]);
+            if (!allFinite(values)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker sent halo rows with NaN or infinite values');
+            return tf.tensor3d(values, [rowsIn(rows), w, c]);
+          } catch (err) {
+            if (!stoppedByPeer(err)) failures.set(from, err);
+            throw err;
+          }
+        },
+      };
+      try {
+        strips.set(0, await runResidentStrip(tf, graph, model.weights, program, band, io, this.pause));
+        const t1 = this.now() - ctx.start;
+        const flops = program.layers.reduce((sum, l) => sum + residentLayerFlops(graph, l.node), 0);
+        ctx.trace.push({ step: index, kind: 'resident', device: 0, deviceId: idOf(0), startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: program.layers.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
+      } catch (err) {
+        if (failures.size === 0) throw err; // the owner's own compute failed: nothing a worker did
+        this.cancelRun(runId, workers, ctx, 'a device of the run failed');
+      } finally {
+        band.dispose();
+      }
+    }
+    await Promise.all(requests);
+    if (failures.size > 0) {
+      for (const strip of strips.values()) strip.dispose();
+      for (const [device, err] of failures) {
+        if (!stoppedByPeer(err)) ctx.failed.set(idOf(device), (err as Error).message ?? String(err));
+      }
+      // Every failure was "stopped by a peer" only when the one at fault was the owner's own link to it: keep them all out of this run.
+      return this.residentAsFused(index, planned, ctx);
+    }
+    const shape = this.node(outputId).outputShape as [number, number, number];
+    const last = step.layers[step.layers.length - 1] as ResidentStep['layers'][number];
+    const read = await Promise.all(
+      last.slices.map(async ({ device, node }) => {
+        const strip = strips.get(device) as Tensor3D;
+        const values = (await strip.data()) as Float32Array;
+        strip.dispose();
+        return { slice: { device, tile: node.out, inputs: [], nodes: [] }, values };
+      }),
+    );
+    ctx.values.set(outputId, tf.tensor3d(mergeTileValues(shape, read), shape));
+  }
+
+  /** Tells the run's workers to stop waiting for halos (best effort: a gone worker cannot hear it). */
+  private cancelRun(runId: string, devices: readonly number[], ctx: StepContext, reason: string): void {
+    for (const device of devices) {
+      const port = ctx.usable(device);
+      port?.request({ method: RuntimeMethod.ResidentCancel, runId, reason }, [], { timeoutMs: 5_000 }).catch(() => {});
+    }
+  }
+
+  /** A resident run as a fused block over the same rows: each device's last strip, back-projected to the run's input. */
+  private residentAsFused(index: number, planned: PlannedStep & { step: ResidentStep }, ctx: StepContext): Promise<void> {
+    const { step } = planned;
+    const last = step.layers[step.layers.length - 1] as ResidentStep['layers'][number];
+    const slices = sliceBlock(this.options.model.graph, step.nodeIds, last.slices.map(({ device, node }) => ({ device, tile: node.out })));
+    const fused: SpatialStep = { kind: 'spatial', scheme: 'fused', nodeIds: step.nodeIds, depth: step.nodeIds.length, slices, ...(step.wire ? { wire: step.wire } : {}) };
+    return this.runSpatial(index, { step: fused, prediction: planned.prediction }, ctx);
   }
 
   private async runFc(index: number, planned: PlannedStep & { step: FcStep }, ctx: StepContext): Promise<void> {
@@ -623,6 +878,18 @@ interface CheckState {
 const rectSize = (rect: TileSlice['tile']): number =>
   Math.max(0, rect.rows.end - rect.rows.start + 1) * Math.max(0, rect.cols.end - rect.cols.start + 1);
 
-async function bandToWire(band: Band): Promise<WireTensor> {
-  return wireTensor([...band.tensor.shape], (await band.tensor.data()));
+async function packBand(band: Band, wire: WirePrecision): Promise<PackedActivation> {
+  return packActivation((await band.tensor.data()) as Float32Array, band.tensor.shape, wire);
 }
+
+/** FLOPs of one node's slice (its share of the node's output cells). */
+function residentLayerFlops(graph: LoadedModel['graph'], node: TileSlice['nodes'][number]): number {
+  const whole = graph.nodes[node.nodeId] as GraphNode;
+  const [h, w] = whole.outputShape as [number, number];
+  return (whole.flops * rectSize(node.out)) / (h * w);
+}
+
+const rowsIn = (r: Range): number => Math.max(0, r.end - r.start + 1);
+
+/** Whether a failed request means that worker failed, or only that its run was stopped because another device of it did. */
+const stoppedByPeer = (err: unknown): boolean => (err as { detail?: string }).detail === 'ERR_RESIDENT_PEER';

@@ -22,6 +22,16 @@ export const RuntimeMethod = {
   Info: 'runtime.info',
   /** Part of a model package the worker asked for: `{ hash, offset, total }` + bytes → `{ received, complete }`. */
   Put: 'runtime.model.put',
+  /** Open direct links to these other workers (for resident runs): `{ peers }` → `{ connected }`. */
+  Peers: 'runtime.peers',
+  /** Run a strip of a resident step: `{ modelKey, runId, program, peers, encoding, wire }` + the input band → the last layer's strip. */
+  Resident: 'runtime.resident',
+  /** Halo rows for a resident run, from the device that computed them: `{ runId, layer, from, rows, encoding }` + the rows. */
+  Halo: 'runtime.resident.halo',
+  /** The owner asks for the rows a worker computed for it: `{ runId, layer }` → `{ rows, encoding }` + the rows. */
+  HaloPull: 'runtime.resident.pull',
+  /** A resident run is over (a device failed): `{ runId, reason }`; waits for its halos end. */
+  ResidentCancel: 'runtime.resident.cancel',
 } as const;
 
 /** What a worker reports about itself: the backend really running and its fitted compute cost. */
@@ -132,6 +142,52 @@ export const putSchema = v.object({
 });
 export const profileSchema = v.object({ method: v.literal(RuntimeMethod.Profile), modelKey });
 export const fcSchema = v.object({ method: v.literal(RuntimeMethod.Fc), planId, nodeId: index });
+
+/** How a compact tensor reads back (see wire-precision.ts); checked again against the tensor. */
+export const wireEncodingSchema = v.strictObject({
+  precision: v.picklist(['float32', 'float16', 'int8']),
+  scale: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0))),
+  offset: v.optional(v.pipe(v.number(), v.finite())),
+});
+const precision = v.picklist(['float32', 'float16', 'int8']);
+/** Tiles may travel compact: one encoding per input band, and the precision to return the tile in. */
+export const spatialWireSchema = v.object({ encodings: v.optional(v.pipe(v.array(wireEncodingSchema), v.maxLength(64))), wire: v.optional(precision) });
+
+const peerId = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
+const runId = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
+const MAX_RESIDENT_LAYERS = 256;
+const nodeSliceSchema = tileSliceSchema.entries.nodes.pipe[0].item;
+export const peersSchema = v.object({ method: v.literal(RuntimeMethod.Peers), peers: v.pipe(v.array(peerId), v.maxLength(64)) });
+export const residentProgramSchema = v.strictObject({
+  device: index,
+  input: v.strictObject({ nodeId: index, rect: rectSchema }),
+  layers: v.pipe(
+    v.array(
+      v.strictObject({
+        node: nodeSliceSchema,
+        halosIn: v.pipe(v.array(v.strictObject({ from: index, rows: rangeSchema })), v.maxLength(64)),
+        halosOut: v.pipe(v.array(v.strictObject({ to: index, rows: rangeSchema })), v.maxLength(64)),
+      }),
+    ),
+    v.minLength(1),
+    v.maxLength(MAX_RESIDENT_LAYERS),
+  ),
+});
+export const residentSchema = v.object({
+  method: v.literal(RuntimeMethod.Resident),
+  modelKey,
+  runId,
+  program: residentProgramSchema,
+  /** Peer ids of the other workers this strip swaps halos with, by device index (the owner is whoever sent the request). */
+  peers: v.pipe(v.array(v.strictObject({ device: index, peerId })), v.maxLength(64)),
+  encoding: wireEncodingSchema,
+  wire: precision,
+});
+export const haloSchema = v.object({ method: v.literal(RuntimeMethod.Halo), runId, layer: index, from: index, rows: rangeSchema, encoding: wireEncodingSchema });
+export const haloPullSchema = v.object({ method: v.literal(RuntimeMethod.HaloPull), runId, layer: index });
+export const residentCancelSchema = v.object({ method: v.literal(RuntimeMethod.ResidentCancel), runId, reason: v.pipe(v.string(), v.maxLength(400)) });
+/** A compact tile or halo's encoding, as the owner reads it from a worker's reply. */
+export const encodedReplySchema = v.object({ encoding: wireEncodingSchema });
 
 /** The worker's answer to a compute task: when it computed, on its own clock (performance.now()). */
 export interface TaskReplyMeta {

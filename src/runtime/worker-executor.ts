@@ -3,7 +3,7 @@
  * the tiles and Dense-layer shares the owner sends, releasing every tensor after each task.
  */
 import * as v from 'valibot';
-import type { IncomingMessage, MethodHandler, Reply, WireTensor } from '../mesh/index.ts';
+import type { IncomingMessage, Reply, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
 import {
   buildMobileNetV2,
@@ -27,9 +27,17 @@ import { memoryModelStore, type ModelStore } from './model-store.ts';
 import { yieldToEventLoop } from '../compute/index.ts';
 import { runFcSlice, runTileSliceStepwise, type Band } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
+import { HaloMailbox, runResidentStrip } from './resident.ts';
+import { packActivation, unpackActivation, type WireEncoding } from './wire-precision.ts';
 import {
   RuntimeMethod,
   tileSliceMisfit,
+  haloPullSchema,
+  haloSchema,
+  peersSchema,
+  residentCancelSchema,
+  residentSchema,
+  spatialWireSchema,
   fcInstallSchema,
   fcSchema,
   loadSchema,
@@ -40,6 +48,16 @@ import {
   type ModelSpec,
   type WorkerProfile,
 } from './protocol.ts';
+
+/** A request handler; `from` is the sender's peer id (the owner, or a neighbouring worker). */
+export type RuntimeHandler = (request: IncomingMessage, from?: string) => Promise<Reply> | Reply;
+
+/** Direct links to other workers of the room (the mesh's neighbour links), for resident runs. */
+export interface NeighbourPorts {
+  /** Opens (or reuses) an authenticated link to another worker. */
+  connect(peerId: string): Promise<void>;
+  request(peerId: string, meta: unknown, tensors?: readonly WireTensor[], options?: RequestOptions): Promise<IncomingMessage>;
+}
 
 /** Measures this device on a model (backend, fitted a and b); see compute's `profileCompute`. */
 export type Profiler = (graph: ModelGraph) => Promise<WorkerProfile>;
@@ -151,6 +169,8 @@ export interface WorkerExecutorOptions {
    * computes. Default: one turn of the event loop.
    */
   pause?: () => Promise<void>;
+  /** Links to other workers; without them this worker cannot take part in resident runs. */
+  neighbours?: NeighbourPorts;
 }
 
 /** Plans whose Dense-layer slices a worker keeps at once. */
@@ -165,6 +185,9 @@ export interface WorkerStats {
   tasks: number;
   /** Output rows of spatial tiles computed. */
   rows: number;
+  /** Halos of resident runs sent to and received from other workers directly (not via the owner). */
+  halosToPeers: number;
+  halosFromPeers: number;
 }
 
 function parse<S extends v.GenericSchema>(schema: S, meta: unknown, what: string): v.InferOutput<S> {
@@ -174,7 +197,11 @@ function parse<S extends v.GenericSchema>(schema: S, meta: unknown, what: string
 }
 
 export class WorkerExecutor {
-  readonly stats: WorkerStats = { tasks: 0, rows: 0 };
+  readonly stats: WorkerStats = { tasks: 0, rows: 0, halosToPeers: 0, halosFromPeers: 0 };
+  /** Halos that arrived for resident runs, and the ones computed for the owner to pull. */
+  private readonly mailbox = new HaloMailbox();
+  private readonly outbox = new HaloMailbox();
+  private readonly neighbours: NeighbourPorts | null;
   private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly fcSlices = new Map<string, InstalledFc>();
 
@@ -201,10 +228,11 @@ export class WorkerExecutor {
     this.profiler = options.profiler ?? null;
     this.backend = options.backend ?? null;
     this.now = options.now ?? (() => performance.now());
+    this.neighbours = options.neighbours ?? null;
   }
 
   /** The request handlers, by method name (for `WorkerMesh.handle`). */
-  readonly methods: Readonly<Record<string, MethodHandler>> = {
+  readonly methods: Readonly<Record<string, RuntimeHandler>> = {
     [RuntimeMethod.Load]: (r) => this.load(r),
     [RuntimeMethod.Spatial]: (r) => this.spatial(r),
     [RuntimeMethod.FcInstall]: (r) => this.fcInstall(r),
@@ -212,15 +240,20 @@ export class WorkerExecutor {
     [RuntimeMethod.Profile]: (r) => this.profile(r),
     [RuntimeMethod.Put]: (r) => this.put(r),
     [RuntimeMethod.Info]: () => ({ meta: { backend: this.backend?.name ?? null, adapter: this.backend?.adapter ?? null } }),
+    [RuntimeMethod.Peers]: (r) => this.peers(r),
+    [RuntimeMethod.Resident]: (r, from) => this.resident(r, from),
+    [RuntimeMethod.Halo]: (r, from) => this.halo(r, from),
+    [RuntimeMethod.HaloPull]: (r) => this.haloPull(r),
+    [RuntimeMethod.ResidentCancel]: (r) => this.residentCancel(r),
   };
 
   /** One handler for every runtime method (for a bare `MessageLink`). */
-  handle = (request: IncomingMessage): Promise<Reply> | Reply => {
+  handle = (request: IncomingMessage, from?: string): Promise<Reply> | Reply => {
     const method = (request.meta as { method?: unknown } | null)?.method;
     // Own properties only: a peer naming 'constructor' or 'hasOwnProperty' gets a refusal, not Object's.
     const handler = typeof method === 'string' && Object.hasOwn(this.methods, method) ? this.methods[method] : undefined;
     if (!handler) throw new RuntimeError('ERR_RUNTIME_REQUEST', `unknown method ${JSON.stringify(method)}`);
-    return handler(request);
+    return handler(request, from);
   };
 
   private async load(request: IncomingMessage): Promise<Reply> {
@@ -291,6 +324,7 @@ export class WorkerExecutor {
 
   private async spatial(request: IncomingMessage): Promise<Reply> {
     const { modelKey, slice } = parse(spatialSchema, request.meta, 'runtime.spatial');
+    const { encodings, wire } = parse(spatialWireSchema, request.meta, 'runtime.spatial');
     const { graph, weights } = await this.model(modelKey);
     const { tf } = this;
     if (request.tensors.length !== slice.inputs.length) {
@@ -307,15 +341,17 @@ export class WorkerExecutor {
     const bands = new Map<number, Band>();
     try {
       slice.inputs.forEach((input, i) => {
-        const t = request.tensors[i] as WireTensor;
         const producer = graph.nodes[input.nodeId];
         const height = Math.max(0, input.rect.rows.end - input.rect.rows.start + 1);
         const width = Math.max(0, input.rect.cols.end - input.rect.cols.start + 1);
-        const channels = producer?.outputShape[2];
-        if (t.dtype !== 'float32' || t.shape.length !== 3 || t.shape[0] !== height || t.shape[1] !== width || t.shape[2] !== channels) {
-          throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: band ${i} is ${t.dtype}[${t.shape.join(',')}], the slice needs float32[${height},${width},${String(channels)}]`);
+        const channels = producer?.outputShape[2] as number;
+        let values: Float32Array;
+        try {
+          values = unpackActivation(request.tensors[i], encodings?.[i] ?? { precision: 'float32' }, [height, width, channels]);
+        } catch (err) {
+          throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.spatial: band ${i}: ${(err as Error).message.replace(/^modnn-web: /, '')}`);
         }
-        bands.set(input.nodeId, { tensor: tf.tensor3d(t.data as Float32Array, [height, width, channels as number]), row: input.rect.rows.start, col: input.rect.cols.start });
+        bands.set(input.nodeId, { tensor: tf.tensor3d(values, [height, width, channels]), row: input.rect.rows.start, col: input.rect.cols.start });
       });
       const tile = await runTileSliceStepwise(tf, graph, weights, slice, bands, this.pause);
       try {
@@ -323,13 +359,121 @@ export class WorkerExecutor {
         const t1 = this.now();
         this.stats.tasks++;
         this.stats.rows += tile.shape[0];
-        return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1 }, tensors: [wireTensor([...tile.shape], data)] };
+        const packed = packActivation(data, tile.shape, wire ?? 'float32');
+        return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1, encoding: packed.encoding }, tensors: [packed.tensor] };
       } finally {
         tile.dispose();
       }
     } finally {
       for (const band of bands.values()) band.tensor.dispose();
     }
+  }
+
+  /** Opens the direct links to other workers a plan's resident runs need. */
+  private async peers(request: IncomingMessage): Promise<Reply> {
+    const { peers } = parse(peersSchema, request.meta, 'runtime.peers');
+    const neighbours = this.neighbours;
+    if (!neighbours) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.peers: this worker has no links to other workers');
+    await Promise.all(peers.map((peer) => neighbours.connect(peer)));
+    return { meta: { connected: peers.length } };
+  }
+
+  /**
+   * One strip of a resident run: the program must be the partitioner's own geometry for this
+   * model (each layer a slice of its node, chained, full width), so a request can only ask for
+   * work a plan would. Halos go to other workers directly; the ones for the owner wait here until
+   * it pulls them.
+   */
+  private async resident(request: IncomingMessage, from: string | undefined): Promise<Reply> {
+    const { modelKey, runId, program, peers, encoding, wire } = parse(residentSchema, request.meta, 'runtime.resident');
+    const { graph, weights } = await this.model(modelKey);
+    const misfit = residentMisfit(graph, program);
+    if (misfit) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.resident: ${misfit}`);
+    const peerOf = new Map<number, string>(peers.map((p) => [p.device, p.peerId]));
+    const talksTo = [...program.layers.flatMap((l) => l.halosIn.map((h) => h.from)), ...program.layers.flatMap((l) => l.halosOut.map((h) => h.to))];
+    for (const device of talksTo) {
+      if (device === program.device) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.resident: a strip cannot swap halos with itself');
+      if (device !== 0 && (!peerOf.has(device) || !this.neighbours)) throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.resident: no link to device ${device}`);
+    }
+    const owner = from ?? '';
+    const { tf } = this;
+    const [rows, width, channels] = [program.input.rect.rows.end - program.input.rect.rows.start + 1, graph.nodes[program.input.nodeId]?.outputShape[1] as number, graph.nodes[program.input.nodeId]?.outputShape[2] as number];
+    const input = tf.tensor3d(unpackActivation(request.tensors[0], encoding, [rows, width, channels]), [rows, width, channels]);
+    const neighbours = this.neighbours;
+    const t0 = this.now();
+    try {
+      const strip = await runResidentStrip(tf, graph, weights, program, input, {
+        send: async (to, layer, haloRows, band) => {
+          const packed = packActivation((await band.data()) as Float32Array, band.shape, wire);
+          if (to === 0) {
+            this.outbox.put({ runId, layer, from: 0 }, { sender: '', rows: haloRows, values: new Float32Array(0), shape: [...band.shape], packed });
+            return;
+          }
+          try {
+            await (neighbours as NeighbourPorts).request(peerOf.get(to) as string, { method: RuntimeMethod.Halo, runId, layer, from: program.device, rows: haloRows, encoding: packed.encoding }, [packed.tensor], { timeoutMs: 120_000 });
+          } catch (err) {
+            // The neighbour's fault (gone, or its run stopped), not this worker's: the owner must tell them apart.
+            throw new RuntimeError('ERR_RESIDENT_PEER', `device ${to} did not take its rows: ${(err as Error).message}`);
+          }
+          this.stats.halosToPeers++;
+        },
+        receive: async (fromDevice, layer, haloRows) => {
+          const letter = await this.mailbox.take({ runId, layer, from: fromDevice });
+          const sender = fromDevice === 0 ? owner : peerOf.get(fromDevice);
+          const h = haloRows.end - haloRows.start + 1;
+          if (letter.sender !== sender || letter.rows.start !== haloRows.start || letter.rows.end !== haloRows.end || letter.shape.join() !== [h, ...producerMap(graph, program, layer)].join()) {
+            throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.resident: the rows for layer ${layer} from device ${fromDevice} are not the ones the plan names`);
+          }
+          if (fromDevice !== 0) this.stats.halosFromPeers++;
+          return tf.tensor3d(letter.values, letter.shape);
+        },
+      }, this.pause);
+      try {
+        const data = (await strip.data()) as Float32Array;
+        const t1 = this.now();
+        this.stats.tasks++;
+        this.stats.rows += strip.shape[0];
+        const packed = packActivation(data, strip.shape, wire);
+        return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1, encoding: packed.encoding }, tensors: [packed.tensor] };
+      } finally {
+        strip.dispose();
+      }
+    } catch (err) {
+      // Neighbours waiting on this strip's halos stop waiting too.
+      this.mailbox.cancel(runId, `the run stopped on a worker: ${(err as Error).message}`);
+      this.outbox.cancel(runId, `the run stopped on a worker: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      input.dispose();
+    }
+  }
+
+  /** Halo rows from another device of a resident run; kept until the run takes them (it may not have started here yet). */
+  private halo(request: IncomingMessage, from: string | undefined): Reply {
+    const { runId, layer, from: device, rows, encoding } = parse(haloSchema, request.meta, 'runtime.resident.halo');
+    const tensor = request.tensors[0];
+    const shape = encoding.precision === 'float16' ? tensor?.shape.slice(0, -1) : tensor?.shape;
+    if (!tensor || shape?.length !== 3 || shape[0] !== rows.end - rows.start + 1) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.resident.halo: the rows do not match their range');
+    const values = unpackActivation(tensor, encoding, shape);
+    if (!this.mailbox.put({ runId, layer, from: device }, { sender: from ?? '', rows, values, shape: shape as [number, number, number] })) {
+      throw new RuntimeError('ERR_RESIDENT_PEER', 'runtime.resident.halo: not taken (the run was cancelled, or too many halos wait here)');
+    }
+    return { meta: { kept: true } };
+  }
+
+  /** The owner collects rows this worker computed for it, once they exist. */
+  private async haloPull(request: IncomingMessage): Promise<Reply> {
+    const { runId, layer } = parse(haloPullSchema, request.meta, 'runtime.resident.pull');
+    const letter = await this.outbox.take({ runId, layer, from: 0 });
+    const packed = letter.packed as { tensor: WireTensor; encoding: WireEncoding };
+    return { meta: { rows: letter.rows, encoding: packed.encoding }, tensors: [packed.tensor] };
+  }
+
+  private residentCancel(request: IncomingMessage): Reply {
+    const { runId, reason } = parse(residentCancelSchema, request.meta, 'runtime.resident.cancel');
+    this.mailbox.cancel(runId, reason);
+    this.outbox.cancel(runId, reason);
+    return { meta: { cancelled: true } };
   }
 
   private async fcInstall(request: IncomingMessage): Promise<Reply> {
@@ -391,4 +535,38 @@ export class WorkerExecutor {
     this.stats.tasks++;
     return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1 }, tensors: [wireTensor([partial.length], partial)] };
   }
+}
+
+/** Width and channels of the map a resident layer reads (its producer's), for checking halos. */
+function producerMap(graph: ModelGraph, program: { layers: readonly { node: { inputs: readonly { producerId: number }[] } }[] }, layer: number): number[] {
+  const producer = program.layers[layer]?.node.inputs[0]?.producerId;
+  const shape = producer === undefined ? undefined : graph.nodes[producer]?.outputShape;
+  return [shape?.[1] ?? -1, shape?.[2] ?? -1];
+}
+
+/**
+ * Why a resident program is not one the partitioner would make for this model (null when it is):
+ * each layer is the slice of its node for its output rows at full width, the layers form a chain
+ * from the input band, and halos name rows inside the maps they come from.
+ */
+export function residentMisfit(graph: ModelGraph, program: v.InferOutput<typeof residentSchema>['program']): string | null {
+  let producer = program.input.nodeId;
+  let rows: { start: number; end: number } = program.input.rect.rows;
+  for (const [k, layer] of program.layers.entries()) {
+    const cut = layer.node.inputs[0];
+    if (!cut || layer.node.inputs.length !== 1 || cut.producerId !== producer) return `layer ${k} does not read the layer before it`;
+    const outShape = graph.nodes[layer.node.nodeId]?.outputShape;
+    const inShape = graph.nodes[producer]?.outputShape;
+    if (outShape?.length !== 3 || inShape?.length !== 3) return `node ${layer.node.nodeId} is not a feature map`;
+    if (layer.node.out.cols.start !== 0 || layer.node.out.cols.end !== (outShape[1] as number) - 1) return `layer ${k} is not full width`;
+    const misfit = tileSliceMisfit(graph, { device: program.device, tile: layer.node.out, inputs: [{ nodeId: producer, rect: cut.rect }], nodes: [layer.node] });
+    if (misfit) return `layer ${k}: ${misfit}`;
+    if (k === 0 && (cut.rect.rows.start !== rows.start || cut.rect.rows.end !== rows.end || program.input.rect.cols.start !== 0 || program.input.rect.cols.end !== (inShape[1] as number) - 1)) return 'the input band is not the full-width rows the first layer reads';
+    if (k === 0 && layer.halosIn.length > 0) return 'the first layer takes no halos';
+    for (const h of layer.halosIn) if (h.rows.start < 0 || h.rows.end >= (inShape[0] as number) || h.rows.end < h.rows.start) return `layer ${k} takes rows outside its input`;
+    for (const h of layer.halosOut) if (h.rows.start < layer.node.out.rows.start || h.rows.end > layer.node.out.rows.end || h.rows.end < h.rows.start) return `layer ${k} sends rows it does not compute`;
+    producer = layer.node.nodeId;
+    rows = layer.node.out.rows;
+  }
+  return null;
 }
