@@ -87,6 +87,15 @@ describe('channel proofs', () => {
     expect(await verifyChannelProof(key, 'owner', second.worker, ownerProof)).toBe(false);
   });
 
+  it('a proof made on a link between workers does not check out on an owner’s link, nor the other way round', async () => {
+    const key = await channelAuthKey('room-join-key-0123456789ab');
+    const star = direct().owner;
+    const neighbour = transcriptFor('owner', { local: star.ownerBinding, remote: star.workerBinding }, { own: star.ownerNonce, peer: star.workerNonce }, 'neighbour');
+    expect(await verifyChannelProof(key, 'owner', neighbour, await proveChannel(key, 'owner', neighbour))).toBe(true);
+    expect(await verifyChannelProof(key, 'owner', star, await proveChannel(key, 'owner', neighbour))).toBe(false);
+    expect(await verifyChannelProof(key, 'owner', neighbour, await proveChannel(key, 'owner', star))).toBe(false);
+  });
+
   it('anything malformed is a failed proof, not an exception', async () => {
     const key = await channelAuthKey('the-room-join-key-0123456789');
     const { owner } = direct();

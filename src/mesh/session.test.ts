@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { MeshError } from '../errors.ts';
+import { MeshError as MeshErrorCtor, type MeshError } from '../errors.ts';
 import { commitmentTo, newNonce, type ChannelBinding } from './channel-auth.ts';
 import { MESH_PROTOCOL_VERSION, type DeviceInfo } from './control.ts';
 import { MessageLink } from './link.ts';
@@ -166,5 +166,52 @@ describe('PeerSession', () => {
     expect((await welcome).meta).toEqual({ protocol: MESH_PROTOCOL_VERSION, auth: { nonce: expect.stringMatching(/^[\w-]{22}$/) as unknown } });
     await expect(intruder.request({ method: 'mesh.auth', nonce: newNonce(), proof: 'A'.repeat(43), device: device('intruder') })).rejects.toBeTruthy();
     expect(await ownerClosed).toMatchObject({ code: 'ERR_AUTH' });
+  });
+});
+
+describe('PeerSession between two workers (scope neighbour)', () => {
+  const neighbours = (overrides: { answerer?: Partial<SessionAuth> } = {}) =>
+    pair({}, { owner: { ...ownerAuth(), scope: 'neighbour' }, worker: { ...workerAuth(), scope: 'neighbour', ...overrides.answerer } });
+
+  it('both prove the key with no device details on the wire, then requests pass both ways', async () => {
+    const { owner, worker, ownerLink, workerLink } = neighbours();
+    const seen: unknown[] = [];
+    for (const link of [ownerLink, workerLink]) {
+      const onFrame = (link as unknown as { transport: { onFrame: (f: Uint8Array) => void } }).transport.onFrame;
+      (link as unknown as { transport: { onFrame: (f: Uint8Array) => void } }).transport.onFrame = (frame) => (seen.push(new TextDecoder().decode(frame)), onFrame(frame));
+    }
+    owner.serve((r) => ({ meta: { by: 'initiator', got: r.meta } }));
+    worker.serve((r) => ({ meta: { by: 'answerer', got: r.meta } }));
+    const [a, b] = await Promise.all([new Promise((r) => owner.on('ready', r)), new Promise((r) => worker.on('ready', r))]);
+    expect([a, b]).toEqual([null, null]);
+    expect(seen.join('\n')).not.toContain('deviceId');
+    expect((await ownerLink.request({ x: 1 })).meta).toEqual({ by: 'answerer', got: { x: 1 } });
+    expect((await workerLink.request({ x: 2 })).meta).toEqual({ by: 'initiator', got: { x: 2 } });
+    owner.leave('done');
+  });
+
+  it('a wrong key fails with ERR_AUTH on both sides and the served handler never runs', async () => {
+    const { owner, worker } = neighbours({ answerer: { joinKey: 'a-guessed-key-0123456789ab' } });
+    let served = 0;
+    owner.serve(() => (served++, {}));
+    worker.serve(() => (served++, {}));
+    const [initiatorReason, answererReason] = await Promise.all([closed(owner), closed(worker)]);
+    expect(initiatorReason).toMatchObject({ code: 'ERR_AUTH' });
+    expect(answererReason).toMatchObject({ code: 'ERR_AUTH' });
+    expect(served).toBe(0);
+  });
+
+  it('a request before any proof is refused, and so is an owner link’s proof request', async () => {
+    const [ta, tb] = memoryTransportPair();
+    const initiator = new PeerSession(new MessageLink(ta), 'owner', device('owner'), { ...ownerAuth(), scope: 'neighbour' });
+    let served = 0;
+    initiator.serve(() => (served++, {}));
+    const intruder = new MessageLink(tb);
+    await intruder.send({ kind: MessageKind.Hello, meta: { protocol: MESH_PROTOCOL_VERSION, app: 'x', auth: { commit: await commitmentTo(newNonce()) } } });
+    await expect(intruder.request({ method: 'halo.put' })).rejects.toMatchObject({ code: 'ERR_REMOTE', detail: 'ERR_PROTOCOL' });
+    await expect(intruder.request({ method: 'mesh.auth', nonce: newNonce(), proof: 'A'.repeat(43), device: device('intruder') })).rejects.toMatchObject({ detail: 'ERR_PROTOCOL' });
+    expect(served).toBe(0);
+    expect(initiator.state).toBe('handshake');
+    initiator.drop(new MeshErrorCtor('ERR_DESTROYED', 'test over'));
   });
 });
