@@ -157,6 +157,16 @@ describe('WorkerMesh neighbour links', () => {
     expect([...low.events, ...high.events]).toEqual([]);
   });
 
+  it('a side that gave up and tries again links with its new offer, not the stale one held for the other', async () => {
+    const { low, high } = await twoWorkers();
+    await expect(low.worker.connectNeighbour(high.id, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+    const retry = low.worker.connectNeighbour(high.id);
+    await until(() => low.made.length === 3 && linksOf(high.worker).held.signals > 0, 'the new offer held');
+    expect(linksOf(high.worker).held).toEqual({ signals: 1, peers: 1 });
+    await Promise.all([retry, high.worker.connectNeighbour(low.id)]);
+    expect((await high.worker.neighbourRequest(low.id, { method: 'test.echo', x: 5 })).meta).toMatchObject({ from: high.id, x: 5 });
+  });
+
   it('signals from workers nobody asked about create no link, and what is held stays bounded', async () => {
     const { credentials, low, high } = await twoWorkers({ neighbourSignalHoldMs: 400 });
     const port = Number(new URL((low.worker as unknown as { options: { signalingUrl: string } }).options.signalingUrl).port);

@@ -191,6 +191,9 @@ export class NeighbourLinks {
   }
 
   private openTransport(entry: Neighbour): void {
+    const stale = entry.session;
+    entry.session = null;
+    stale?.drop(new MeshError('ERR_CONNECTION', `neighbour ${entry.peerId} started its connection over`));
     entry.transport?.close();
     const transport = this.host.createTransport({
       initiator: entry.initiator,
@@ -217,13 +220,15 @@ export class NeighbourLinks {
     entry.session = session;
     session.serve((request) => this.host.answer(request, entry.peerId));
     session.on('ready', () => {
-      if (this.links.get(entry.peerId) !== entry) return;
+      if (this.links.get(entry.peerId) !== entry || entry.session !== session) return;
       entry.ready = true;
       clearTimeout(entry.timer);
       entry.settle(null);
       this.host.onEvent({ peerId: entry.peerId, state: 'ready' });
     });
-    session.on('close', (reason) => this.end(entry, reason ?? new MeshError('ERR_PEER_LEFT', `neighbour ${entry.peerId} closed the link`)));
+    session.on('close', (reason) => {
+      if (entry.session === session) this.end(entry, reason ?? new MeshError('ERR_PEER_LEFT', `neighbour ${entry.peerId} closed the link`));
+    });
   }
 
   /** `leaving`: this side closes on purpose and says so (the reason the neighbour is told). */
