@@ -1,4 +1,7 @@
-/** The worker's page: big status, what it is doing, the screen kept on, and a leave button. */
+/**
+ * The worker's page: big status, what it is doing, its direct links to other workers (resident
+ * runs swap halo rows over them), the screen kept on, and a leave button.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { profileCompute } from '../compute/index.ts';
 import { WorkerMesh, describeThisDevice, type WorkerState } from '../mesh/index.ts';
@@ -7,6 +10,7 @@ import { WorkerExecutor, browserModelStore, fetchServedModel } from '../runtime/
 import { startCompute } from './compute-setup.ts';
 import { createSocket, createTransport, signalingUrl } from './browser-mesh.ts';
 import { h, shortId } from './dom.ts';
+import { formatBytes } from './format.ts';
 import { readPageConfig } from './page-config.ts';
 import { keepScreenOn, type WakeLockState } from './wake-lock.ts';
 
@@ -29,6 +33,11 @@ const DOING: Record<string, string> = {
   'runtime.fc.install': 'Keeping its share of the fully-connected weights',
   'runtime.fc': 'Computing a fully-connected share',
   'runtime.info': 'Telling the owner its backend',
+  'runtime.peers': 'Linking to other workers',
+  'runtime.resident': 'Computing its strip of the image',
+  'runtime.resident.halo': 'Swapping border rows with a neighbour',
+  'runtime.resident.pull': 'Sending border rows to the owner',
+  'runtime.resident.cancel': 'Stopping a run',
 };
 /** A task this recent means the phone is busy now. */
 const BUSY_MS = 1_500;
@@ -52,6 +61,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
   const doing = h('span', { 'data-field': 'doing' }, 'Nothing yet');
   const backendText = h('span', { 'data-field': 'backend' }, 'measuring…');
   const link = h('span', { 'data-field': 'link' }, '–');
+  const neighbourText = h('span', { 'data-field': 'neighbours' }, '0');
   const authCode = h('strong', { 'data-field': 'auth-code', class: 'auth-code' }, '–');
   const wake = h('p', { class: 'muted', 'data-field': 'wake-lock' });
   const leaveButton = h('button', { type: 'button', class: 'danger' }, 'Leave');
@@ -64,7 +74,7 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
       title,
       detail,
       h('p', {}, `Joined room ${shortId(join.roomId)}… as worker `, h('strong', {}, local.name)),
-      h('dl', {}, h('dt', {}, 'Doing now'), h('dd', {}, doing), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link), h('dt', {}, 'Code (must match the owner’s screen)'), h('dd', {}, authCode)),
+      h('dl', {}, h('dt', {}, 'Doing now'), h('dd', {}, doing), h('dt', {}, 'Backend in use'), h('dd', {}, backendText), h('dt', {}, 'Backends offered'), h('dd', {}, local.backends.join(', ')), h('dt', {}, 'Requests answered'), h('dd', {}, requests), h('dt', {}, 'Tasks computed'), h('dd', {}, tasks), h('dt', {}, 'Link'), h('dd', {}, link), h('dt', {}, 'Direct links to other workers'), h('dd', {}, neighbourText), h('dt', {}, 'Code (must match the owner’s screen)'), h('dd', {}, authCode)),
       wake,
       h('p', { class: 'muted' }, 'A hidden tab or a locked screen stops this phone from working: keep this page in front.'),
       leaveButton,
@@ -85,9 +95,21 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
     link.textContent = linked ? `owner ${mesh.owner?.name ?? ''}, RTT ${mesh.rttMs?.toFixed(1) ?? '–'} ms${mesh.relayed ? ' · relayed via server' : ' · direct'}` : '–';
     authCode.textContent = (linked && mesh.authCode) || '–';
     leaveButton.hidden = mesh.state === 'left' || mesh.state === 'failed';
+    const neighbours = mesh.neighbours();
+    neighbourText.textContent = `${neighbours.length}${neighbours.length > 0 ? ` (${formatBytes(neighbourBytes())} exchanged)` : ''}`;
+  };
+  // Bytes each neighbour link moved, kept after the link goes so the total only grows.
+  const neighbourTraffic = new Map<string, number>();
+  const neighbourBytes = (): number => {
+    for (const peerId of mesh.neighbours()) {
+      const stats = mesh.neighbourStats(peerId);
+      if (stats) neighbourTraffic.set(peerId, stats.bytesSent + stats.bytesReceived);
+    }
+    return [...neighbourTraffic.values()].reduce((sum, b) => sum + b, 0);
   };
   mesh.on('state', render);
   mesh.on('error', render);
+  mesh.on('neighbour', render);
   // Compute: the fastest backend here, and the runtime's task handlers.
   const backend = await startCompute(backendOverride);
   backendText.textContent = backend.adapter ? `${backend.name} (${backend.adapter})` : backend.name;
@@ -97,6 +119,10 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
     fetchModel: fetchServedModel(tf),
     backend: { name: backend.name, adapter: backend.adapter },
     profiler: async (graph) => ({ backend: backend.name, adapter: backend.adapter, ...(await profileCompute(graph)) }),
+    neighbours: {
+      connect: (peerId) => mesh.connectNeighbour(peerId),
+      request: (peerId, meta, tensors, options) => mesh.neighbourRequest(peerId, meta, tensors, options),
+    },
   });
   for (const [method, handler] of Object.entries(executor.methods)) mesh.handle(method, handler);
   mesh.on('request', (request) => {
@@ -123,6 +149,18 @@ export async function startWorkerPage(root: HTMLElement, join: { roomId: string;
     render(); // RTT refresh, busy → idle
     tasks.textContent = `${executor.stats.tasks} (${executor.stats.rows} rows)`;
   }, 1_000);
-  Object.assign(window, { modnn: { role: 'worker', mesh, executor, backend, tensorCount: () => tf.memory().numTensors - keptWeightTensorCount() } });
+  Object.assign(window, {
+    modnn: {
+      role: 'worker',
+      mesh,
+      executor,
+      backend,
+      tensorCount: () => tf.memory().numTensors - keptWeightTensorCount(),
+      /** Peer ids of the other workers this one has a direct link to now. */
+      neighbours: () => mesh.neighbours(),
+      /** Bytes sent and received over direct links to other workers, since the page opened. */
+      neighbourBytes,
+    },
+  });
   return mesh;
 }
