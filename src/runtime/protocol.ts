@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import { MAX_PACKAGE_BYTES, type ModelGraph } from '../model/index.ts';
-import { sliceBlock } from '../partition/index.ts';
+import { sliceBlock, type TileSlice } from '../partition/index.ts';
 
 export const RuntimeMethod = {
   /** Get ready to run a model: `{ spec }` → `{ modelKey, ms }`. */
@@ -246,12 +246,12 @@ function sameJson(a: unknown, b: unknown): boolean {
  * the partitioner makes of its tile through its nodes. So a request can only ask for the work a
  * plan of this model would. Returns why not, or null when it fits.
  */
-export function tileSliceMisfit(graph: ModelGraph, slice: v.InferOutput<typeof tileSliceSchema>): string | null {
+export function tileSliceMisfit(graph: ModelGraph, slice: TileSlice): string | null {
   const mapOf = (id: number): { h: number; w: number } | null => {
     const shape = graph.nodes[id]?.outputShape;
     return shape?.length === 3 ? { h: shape[0] as number, w: shape[1] as number } : null;
   };
-  const inside = (rect: v.InferOutput<typeof rectSchema>, map: { h: number; w: number }): boolean =>
+  const inside = (rect: TileSlice['tile'], map: { h: number; w: number }): boolean =>
     rect.rows.start >= 0 && rect.cols.start >= 0 && rect.rows.end >= rect.rows.start - 1 && rect.cols.end >= rect.cols.start - 1 && rect.rows.end < map.h && rect.cols.end < map.w;
   for (const id of [...slice.inputs.map((i) => i.nodeId), ...slice.nodes.flatMap((n) => [n.nodeId, ...n.inputs.map((i) => i.producerId)])]) {
     if (!mapOf(id)) return `node ${id} is not a feature map of ${graph.name}`;

@@ -149,10 +149,10 @@ describe('what a worker accepts of a resident run', () => {
     const program = residentProgram(step, 1);
     expect(residentMisfit(model.graph, program)).toBeNull();
     const shifted = structuredClone(program);
-    (shifted.layers[0] as { node: { out: { rows: { start: number } } } }).node.out.rows.start += 1;
+    (shifted.layers[0] as unknown as { node: { out: { rows: { start: number } } } }).node.out.rows.start += 1;
     expect(residentMisfit(model.graph, shifted)).toMatch(/layer 0/);
     const unchained = structuredClone(program);
-    (unchained.layers[1] as { node: { inputs: { producerId: number }[] } }).node.inputs[0]!.producerId = 0;
+    (unchained.layers[1] as unknown as { node: { inputs: { producerId: number }[] } }).node.inputs[0]!.producerId = 0;
     expect(residentMisfit(model.graph, unchained)).toMatch(/does not read the layer before/);
     const stranger = structuredClone(program);
     stranger.layers[0]!.halosOut.push({ to: 2, rows: { start: 0, end: 40 } });

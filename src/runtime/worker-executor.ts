@@ -27,7 +27,7 @@ import { memoryModelStore, type ModelStore } from './model-store.ts';
 import { yieldToEventLoop } from '../compute/index.ts';
 import { runFcSlice, runTileSliceStepwise, type Band } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
-import { HaloMailbox, runResidentStrip } from './resident.ts';
+import { HaloMailbox, runResidentStrip, type ResidentProgram } from './resident.ts';
 import { packActivation, unpackActivation, type WireEncoding } from './wire-precision.ts';
 import {
   RuntimeMethod,
@@ -549,9 +549,9 @@ function producerMap(graph: ModelGraph, program: { layers: readonly { node: { in
  * each layer is the slice of its node for its output rows at full width, the layers form a chain
  * from the input band, and halos name rows inside the maps they come from.
  */
-export function residentMisfit(graph: ModelGraph, program: v.InferOutput<typeof residentSchema>['program']): string | null {
+export function residentMisfit(graph: ModelGraph, program: ResidentProgram): string | null {
   let producer = program.input.nodeId;
-  let rows: { start: number; end: number } = program.input.rect.rows;
+  let rows: ResidentProgram['input']['rect']['rows'] = program.input.rect.rows;
   for (const [k, layer] of program.layers.entries()) {
     const cut = layer.node.inputs[0];
     if (!cut || layer.node.inputs.length !== 1 || cut.producerId !== producer) return `layer ${k} does not read the layer before it`;
