@@ -76,7 +76,7 @@ export function createImageInput({ onFiles }: ImageInputOptions): HTMLElement {
   const picker = h('input', { type: 'file', accept: 'image/*', multiple: true, class: 'visually-hidden', id: 'image-file', 'data-field': 'image-file', tabindex: '-1', 'aria-label': 'Choose images' });
   const folder = h('input', { type: 'file', webkitdirectory: true, class: 'visually-hidden', 'data-field': 'image-folder', tabindex: '-1', 'aria-label': 'Choose a folder of images' });
   const camera = h('input', { type: 'file', accept: 'image/*', capture: 'environment', class: 'visually-hidden', 'data-field': 'camera', tabindex: '-1', 'aria-label': 'Take a photo' });
-  const chooseButton = h('button', { type: 'button' }, 'Choose images');
+  const chooseButton = h('button', { type: 'button' }, 'Choose an image');
   const folderButton = h('button', { type: 'button', class: 'secondary' }, 'Choose a folder');
   const cameraButton = h('button', { type: 'button', class: 'secondary' }, 'Take a photo');
   const zone = h(
