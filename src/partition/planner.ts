@@ -256,11 +256,12 @@ function spatialCandidate(context: Context, nodeIds: readonly number[], depth: n
  * A resident run of the chain over the devices that can each hold rows of every layer (the owner
  * only when it computes); none when that leaves no worker.
  */
-function residentCandidate(context: Context, nodeIds: readonly number[]): PlannedStep | undefined {
+function residentCandidate(context: Context, nodeIds: readonly number[], depth: number): PlannedStep | undefined {
   const { graph, devices } = context;
   const run = residentDevices(graph, nodeIds, devices.map((_, d) => d), context.capabilities);
-  // Maps too small for a row per worker (VGG's last 1×1 pool) stay on the owner, as a strip split would leave them.
-  if (!run.devices.some((d) => d !== 0)) return run.devices.includes(0) ? ownerStep(context, [...nodeIds]) : undefined;
+  // A lone unit whose map is too small for a row per worker (VGG's last 1×1 pool) stays on the
+  // owner, as a strip split would leave it; a longer run that fits no worker is no candidate.
+  if (!run.devices.some((d) => d !== 0)) return run.devices.includes(0) && depth === 1 ? ownerStep(context, [...nodeIds]) : undefined;
   const weightBytes = weightBytesOf(graph, nodeIds);
   return withWire(context, (wire) => {
     const step = residentRun(graph, nodeIds, run.devices, run.weights, wire);
@@ -372,7 +373,7 @@ function planSpatialSegment(context: Context, units: readonly LayerUnit[]): Plan
         }
       }
       if (resident && devices.length > 1 && depth >= minResidentDepth && depth <= maxResidentDepth && isResidentChain(context.graph, nodeIds)) {
-        const run = residentCandidate(context, [...nodeIds]);
+        const run = residentCandidate(context, [...nodeIds], depth);
         if (run !== undefined) candidates.push(run);
       }
       const pick = cheapest(candidates);
