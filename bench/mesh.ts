@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClassifyRequest, ClassifySummary } from '../src/ui/model-runner.ts';
 import { createSignalingServer, type SignalingServer } from '../signaling/server.ts';
 import { HUB_ADDRESS, type LinkShape, type Phone, type Sandbox } from './emulation.ts';
+import { classifySeededBatchOnPage, type SeededBatchRequest, type SeededBatchResult } from './seeded-batch.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const READY_TIMEOUT_MS = 240_000;
@@ -24,9 +25,41 @@ export interface Room {
   /** 'loopback' or the tbf rate of every phone's link. */
   link: string;
   classify(request: ClassifyRequest): Promise<ClassifySummary>;
+  /** Several images in flight through the owner page's `classifyMany`, the images drawn on the page from seeds (bench/seeded-batch.ts). */
+  classifyMany(request: SeededBatchRequest): Promise<SeededBatchResult>;
+  /** The links' own byte and message counters now (owner ↔ each worker; each worker → each neighbour), to difference around an image. */
+  linkCounters(): Promise<LinkCounters>;
   /** Waits (up to `timeoutMs`) until every worker is ready again, then reads the owner's peer ids again (a rejoined worker may have a new one). */
   refreshPeers(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Counters of the data channels, cumulative since each link opened. `owner`: per worker peer id,
+ * frames both ways on the owner's link to it (heartbeats included); `neighbours`: per
+ * `worker>neighbour`, bytes that worker sent over its direct link to that neighbour (each
+ * worker↔worker frame counted once, by its sender); null where the page has no such API.
+ */
+export interface LinkCounters {
+  owner: Record<string, { bytes: number; messages: number }>;
+  neighbours: Record<string, number> | null;
+}
+
+/** What moved between two counter readings: links that opened in between count from zero, links that closed are left out. */
+export function linkDelta(before: LinkCounters, after: LinkCounters): { ownerBytes: number; ownerMessages: number; neighbourBytes: number | null } {
+  let ownerBytes = 0;
+  let ownerMessages = 0;
+  for (const [id, now] of Object.entries(after.owner)) {
+    const then = before.owner[id] ?? { bytes: 0, messages: 0 };
+    ownerBytes += Math.max(0, now.bytes - then.bytes);
+    ownerMessages += Math.max(0, now.messages - then.messages);
+  }
+  let neighbourBytes: number | null = null;
+  if (after.neighbours) {
+    neighbourBytes = 0;
+    for (const [key, now] of Object.entries(after.neighbours)) neighbourBytes += Math.max(0, now - (before.neighbours?.[key] ?? 0));
+  }
+  return { ownerBytes, ownerMessages, neighbourBytes };
 }
 
 /** A stable device id per phone, set before the app reads it, so the owner's peer list names the browser. */
@@ -93,6 +126,31 @@ export async function openRoom(sandbox: Sandbox, options: { workerCount: number;
       refreshPeers,
       classify: (request) =>
         owner.page.evaluate((r) => (window as unknown as { modnn: { classify(r: ClassifyRequest): Promise<ClassifySummary> } }).modnn.classify(r), request),
+      classifyMany: (request) => owner.page.evaluate(classifySeededBatchOnPage, request),
+      linkCounters: async () => {
+        type Stats = { bytesSent: number; bytesReceived: number; messagesSent: number; messagesReceived: number };
+        const ownerSide = await owner.page.evaluate(() =>
+          Object.fromEntries(
+            (window as unknown as { modnn: { mesh: { peers(): { peerId: string; stats: Stats }[] } } }).modnn.mesh
+              .peers()
+              .map((p) => [p.peerId, { bytes: p.stats.bytesSent + p.stats.bytesReceived, messages: p.stats.messagesSent + p.stats.messagesReceived }]),
+          ),
+        );
+        const perWorker = await Promise.all(
+          workers.map((w) =>
+            w.phone.page
+              .evaluate(() => {
+                const mesh = (window as unknown as { modnn?: { mesh?: { neighbours?(): string[]; neighbourStats?(id: string): Stats | null } } }).modnn?.mesh;
+                if (!mesh?.neighbours || !mesh.neighbourStats) return null;
+                return mesh.neighbours().map((id) => [id, mesh.neighbourStats?.(id)?.bytesSent ?? 0] as const);
+              })
+              .then((pairs) => ({ name: w.phone.name, pairs }))
+              .catch(() => ({ name: w.phone.name, pairs: null })),
+          ),
+        );
+        const neighbours = perWorker.every((p) => p.pairs === null) ? null : Object.fromEntries(perWorker.flatMap((p) => (p.pairs ?? []).map(([id, bytes]) => [`${p.name}>${id}`, bytes])));
+        return { owner: ownerSide, neighbours };
+      },
       close: async () => {
         await Promise.all(phones.map((p) => p.browser.close().catch(() => {})));
         await server.close();

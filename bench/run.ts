@@ -3,8 +3,11 @@
  * Chromium in its own cgroup v1 CPU quota (owner included), on loopback and on 40 Mbit/s links
  * shaped with tbf in network namespaces; VGG-16 owner alone vs owner + 1..4 workers per scheme;
  * heterogeneous workers (biased vs equal split, live re-planning); Dense layers (MSCC + FGCP vs
- * output split vs owner); the mesh tax. Every distributed answer is checked against the owner
- * alone. Writes bench/results/report.md, report.json (every raw sample) and SVG charts.
+ * output split vs owner); the mesh tax; full VGG-16 at 224×224 (`--only full`) and, at that size,
+ * compact activations, resident strips and images in flight (section 8, `--only wall`). Every
+ * distributed answer is checked against the owner alone (compact activations: within a bound
+ * relative to it, same top-1). Writes bench/results/report.md, report.json (every raw sample) and
+ * SVG charts.
  * Needs root; runs itself in a private network namespace and removes all it creates.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -14,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import type { ClassifyRequest, ClassifySummary } from '../src/ui/model-runner.ts';
 import { Sandbox, reexecInPrivateNetns } from './emulation.ts';
 import { machineStamp, median } from './machine.ts';
-import { openRoom, parallelLoop, type Room } from './mesh.ts';
-import { renderReport, type BenchResults, type ParallelSample, type Sample } from './report.ts';
+import { linkDelta, openRoom, parallelLoop, type Room } from './mesh.ts';
+import { renderReport, type BatchSample, type BenchResults, type ParallelSample, type Sample } from './report.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,6 +51,12 @@ interface Config {
    * on one. null: skipped.
    */
   fullSize: { model: string; images: number; schemes: ('fused' | 'auto')[]; onceSchemes: ('bodp' | 'grid')[] } | null;
+  /**
+   * Section 8, beating the transfer wall: the same size, owner + 4, compact activations and
+   * resident strips next to the owner alone and BODP per layer (`images` each, BODP one), then
+   * `batchImages` images through `classifyMany` at each of `inFlight`. null: skipped.
+   */
+  wall: { model: string; inputShape: [number, number, number]; images: number; batchImages: number; inFlight: number[] } | null;
 }
 
 const FULL: Config = {
@@ -69,6 +78,7 @@ const FULL: Config = {
   loopIterations: 60_000_000,
   tolerance: 1e-4,
   fullSize: { model: 'vgg16-full', images: 3, schemes: ['fused', 'auto'], onceSchemes: ['bodp', 'grid'] },
+  wall: { model: 'vgg16-full', inputShape: [224, 224, 3], images: 3, batchImages: 20, inFlight: [1, 2, 3] },
 };
 
 const QUICK: Config = {
@@ -87,6 +97,7 @@ const QUICK: Config = {
   parallelCounts: [1, 5],
   loopIterations: 30_000_000,
   fullSize: null,
+  wall: null,
 };
 
 const started = performance.now();
@@ -104,10 +115,22 @@ type BenchRequest = Omit<ClassifyRequest, 'workers'> & {
   use?: number[];
   /** The owner page's own result checks (the product's default); otherwise none. */
   checks?: boolean;
+  /**
+   * Largest tolerated |Δ| against the owner alone for this request, absolute; and/or as a fraction
+   * of the owner-alone answer's largest |logit| (compact wires: float16, 8-bit). The larger of
+   * the two holds (`config.tolerance` when neither is given); the top-1 must match either way.
+   */
+  tolerance?: number;
+  relativeTolerance?: number;
+  /** Read the links' own byte counters before and after (owner ↔ workers, worker ↔ worker). */
+  measureLinks?: boolean;
 };
 
+/** Which part runs alone (`--only full|wall`), into report-fullsize.* / report-wall.*. */
+type Only = 'full' | 'wall' | null;
+
 /** Runs every section and returns the raw results; throws ExactnessError when an answer differs. */
-async function measure(config: Config, sandbox: Sandbox, results: BenchResults, only: 'full' | null): Promise<void> {
+async function measure(config: Config, sandbox: Sandbox, results: BenchResults, only: Only): Promise<void> {
   /** The owner-alone answer per model and image. */
   const reference = new Map<string, { top1: number; logits: number[] }>();
   const samples = results.samples;
@@ -115,7 +138,7 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
 
   /** One classification, checked against the owner alone on the same image, recorded. */
   async function run(room: Room, section: string, label: string, request: BenchRequest, extra: Extra = {}): Promise<Sample> {
-    const { use, checks, ...rest } = request;
+    const { use, checks, tolerance, relativeTolerance, measureLinks, ...rest } = request;
     if (recover) {
       // A worker was dropped or failed: wait until it has rejoined (it does by itself), then forget its failure.
       await room.refreshPeers(90_000);
@@ -124,19 +147,26 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
     }
     const workers = use?.map((i) => (room.workers[i] as Room['workers'][number]).peerId);
     const model = rest.model ?? config.model;
+    const before = measureLinks ? await room.linkCounters() : null;
+    // Activations travel float32 unless the request names a wire: the page's own default is 'auto'
+    // (float16 where it predicts a gain), which the exact comparisons of sections 2–7 would reject.
+    rest.wire ??= 'float32';
     // Result checks off unless a configuration asks for them: the paper's schemes have none, and a
     // check is the owner recomputing a share, which would blur the comparison (section 7 measures them).
     const s = await room.classify({ ...(checks ? {} : { verify: false }), ...rest, model, ...(workers ? { workers } : {}) });
+    const links = before ? linkDelta(before, await room.linkCounters()) : undefined;
     const key = `${model}#${request.seed}`;
     if (!reference.has(key) && s.devices.length === 1) reference.set(key, { top1: s.top[0]?.index ?? -1, logits: s.logits });
     const against = reference.get(key);
     const maxAbsDiff = against ? s.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - (against.logits[i] as number))), 0) : 0;
+    const own = tolerance !== undefined || relativeTolerance !== undefined;
+    const bound = own && against ? boundOf(against.logits, tolerance, relativeTolerance) : config.tolerance;
     // Degraded: a worker failed mid-image (its share recomputed here) or was missing from the plan.
     const degraded = s.failed.length > 0 || (request.scheme !== 'owner' && request.scheme !== 'auto' && workers !== undefined && s.devices.length - 1 < workers.length);
-    const sample = toSample(s, { ...extra, section, label, link: room.link, seed: request.seed, model, request: { ...rest, ...(workers ? { workers } : {}) }, maxAbsDiff, degraded });
+    const sample = toSample(s, { ...extra, section, label, link: room.link, seed: request.seed, model, request: { ...rest, ...(workers ? { workers } : {}) }, maxAbsDiff, degraded, ...(own ? { tolerance: bound } : {}), ...(links ? { links } : {}) });
     samples.push(sample);
-    if (against && (sample.top1 !== against.top1 || maxAbsDiff > config.tolerance)) {
-      throw new ExactnessError(`bench: ${section} ${label} (seed ${request.seed}) answered class ${sample.top1} with max |Δ| ${maxAbsDiff.toExponential(2)}; the owner alone answered ${against.top1} (tolerance ${config.tolerance})`);
+    if (against && (sample.top1 !== against.top1 || maxAbsDiff > bound)) {
+      throw new ExactnessError(`bench: ${section} ${label} (seed ${request.seed}) answered class ${sample.top1} with max |Δ| ${maxAbsDiff.toExponential(2)}; the owner alone answered ${against.top1} (tolerance ${bound.toExponential(2)})`);
     }
     if (degraded || s.suspended.length > 0) {
       const why = [...s.failed, ...s.suspended, ...s.excluded].map((f) => `${f.deviceId}: ${f.reason}`);
@@ -144,6 +174,15 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
       recover = true;
     }
     return sample;
+  }
+  /**
+   * The |Δ| bound of a request with its own tolerance: `relative` × the owner-alone answer's
+   * largest |logit| (not floored at `config.tolerance`, which can be loose against these
+   * logits' scale), or the larger of the two when both are given.
+   */
+  function boundOf(logits: readonly number[], tolerance: number | undefined, relative: number | undefined): number {
+    const scale = logits.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return relative === undefined ? (tolerance ?? config.tolerance) : Math.max(tolerance ?? 0, relative * scale);
   }
   /** Owner alone on every image first, so every later answer has its reference. */
   async function ownerAlone(room: Room, section: string, workers: number): Promise<number> {
@@ -203,20 +242,15 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
    * lets the profiles settle. Dense layers stay on the owner (fc6 alone is 4 M nonzeros: sending
    * each worker its slice costs more than the owner's sparse product, 0.3 GFLOP of 15.5).
    */
-  async function fullSize(room: Room): Promise<void> {
+  async function fullSize(room: Room): Promise<boolean> {
     const full = config.fullSize;
-    if (!full) return;
+    if (!full) return false;
     const n = 4;
     const use = first(n);
     const { model } = full;
     const extra: Extra = { workers: n };
     await room.refreshPeers(90_000);
-    const phones = [room.owner, ...room.workers.map((w) => w.phone)];
-    for (const p of phones) p.setCpuFraction(1);
-    await run(room, 'full:warm-up', 'owner alone', { model, scheme: 'owner', seed: 0 }, extra);
-    await run(room, 'full:warm-up', 'fused', { model, scheme: 'fused', fc: 'owner', use, seed: 0 }, extra);
-    for (const p of phones) p.setCpuFraction(config.cpuFraction);
-    await run(room, 'full:warm-up', 'fused', { model, scheme: 'fused', fc: 'owner', use, seed: 0 }, extra);
+    await fullWarmUp(room, 'full', model, use, extra, { build: true, lifted: [] });
     const ms: number[] = [];
     for (let seed = 1; seed <= full.images; seed++) ms.push((await run(room, 'full', 'owner alone', { model, scheme: 'owner', seed }, extra)).totalMs);
     const alone = median(ms);
@@ -234,6 +268,115 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
       line.push(`${scheme} ${m.toFixed(0)} ms (${(alone / m).toFixed(2)}×, one image)`);
     }
     log(`${model}, owner + ${n}: ${line.join(', ')}`);
+    return true;
+  }
+
+  /**
+   * Set-up at full size, as section 7 explains: with every quota lifted, the model built and
+   * profiled on the owner and the workers (`build`; skipped when section 7 just did it in this
+   * room) and then `lifted` (set-up images, such as the first resident run, which opens the
+   * workers' direct links); then one fused image at the real quotas so the profiles settle.
+   */
+  async function fullWarmUp(room: Room, section: string, model: string, use: number[], extra: Extra, o: { build: boolean; lifted: BenchRequest[] }): Promise<void> {
+    const phones = [room.owner, ...room.workers.map((w) => w.phone)];
+    for (const p of phones) p.setCpuFraction(1);
+    try {
+      if (o.build) {
+        await run(room, `${section}:warm-up`, 'owner alone', { model, scheme: 'owner', seed: 0 }, extra);
+        await run(room, `${section}:warm-up`, 'fused', { model, scheme: 'fused', fc: 'owner', use, seed: 0 }, extra);
+      }
+      for (const request of o.lifted) await run(room, `${section}:warm-up`, `${String(request.scheme)} (quotas lifted)`, request, extra);
+    } finally {
+      for (const p of phones) p.setCpuFraction(config.cpuFraction);
+    }
+    await run(room, `${section}:warm-up`, 'fused', { model, scheme: 'fused', fc: 'owner', use, seed: 0 }, extra);
+  }
+
+  /**
+   * 8. Beating the transfer wall: VGG-16 at 224×224, owner + 4, Dense layers on the owner, result
+   * checks off. Per image: the owner alone, BODP per layer (the paper's bytes baseline, one
+   * image), fused blocks with float32 / float16 / 8-bit activations, resident strips (halos
+   * worker↔worker) float32 / float16, and the planner's own choice with wire 'auto' (peer links
+   * allowed, checks being off). Compact wires are held to a bound relative to the owner-alone
+   * answer (2% of its largest |logit| for float16, 10% for 8-bit) and must keep the top-1. Then
+   * throughput: `batchImages` images through `classifyMany` with 1, 2, 3… in flight, on the
+   * fastest configuration.
+   */
+  async function transferWall(room: Room, warmed: boolean): Promise<void> {
+    const wall = config.wall;
+    if (!wall) return;
+    const n = 4;
+    const use = first(n);
+    const { model } = wall;
+    const extra: Extra = { workers: n };
+    const section = 'wall';
+    const base = { model, use, fc: 'owner' as const, measureLinks: true };
+    const f16 = { relativeTolerance: 0.02 };
+    const i8 = { relativeTolerance: 0.1 };
+    await room.refreshPeers(90_000);
+    // The first resident image opens the workers' direct links (set-up, like building the model).
+    await fullWarmUp(room, section, model, use, extra, { build: !warmed, lifted: [{ ...base, scheme: 'resident', wire: 'float32', seed: 0 }] });
+    const alone = await series(room, section, 'owner alone', { model, scheme: 'owner' }, extra, false, wall.images);
+    const line = [`owner alone ${alone.toFixed(0)} ms`];
+    // warmUp: one image (seed 0) first where the first image plans something new or opens links.
+    const configs: { label: string; request: Omit<BenchRequest, 'seed'>; warmUp: boolean; once?: boolean }[] = [
+      { label: 'bodp', request: { ...base, scheme: 'bodp', maxFusedDepth: 1, wire: 'float32' }, warmUp: false, once: true },
+      { label: 'fused', request: { ...base, scheme: 'fused', wire: 'float32' }, warmUp: false },
+      { label: 'fused float16', request: { ...base, scheme: 'fused', wire: 'float16', ...f16 }, warmUp: false },
+      { label: 'resident', request: { ...base, scheme: 'resident', wire: 'float32' }, warmUp: true },
+      { label: 'resident float16', request: { ...base, scheme: 'resident', wire: 'float16', ...f16 }, warmUp: true },
+      { label: 'auto', request: { ...base, scheme: 'auto', wire: 'auto', ...f16 }, warmUp: true },
+      // Last: the coarsest wire is the likeliest to move a close top-1, which stops the run.
+      { label: 'fused int8', request: { ...base, scheme: 'fused', wire: 'int8', ...i8 }, warmUp: false },
+    ];
+    const measured: { label: string; request: Omit<BenchRequest, 'seed'>; ms: number }[] = [];
+    for (const c of configs) {
+      const ms = c.once ? (await run(room, section, c.label, { ...c.request, seed: 1 }, extra)).totalMs : await series(room, section, c.label, c.request, extra, c.warmUp, wall.images);
+      if (!c.once) measured.push({ label: c.label, request: c.request, ms });
+      line.push(`${c.label} ${ms.toFixed(0)} ms (${(alone / ms).toFixed(2)}×${c.once ? ', one image' : ''})`);
+    }
+    log(`${model}, owner + ${n}, transfer wall: ${line.join(', ')}`);
+
+    // Throughput: the fastest configuration, images 1..batchImages (image k is classify's seed k).
+    const best = measured.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const { use: _use, checks: _checks, tolerance, relativeTolerance, measureLinks: _links, ...request } = best.request;
+    const seeds = Array.from({ length: wall.batchImages }, (_, i) => i + 1);
+    const batchLine: string[] = [];
+    for (const inFlight of wall.inFlight) {
+      if (recover) await run(room, `${section}:warm-up`, best.label, { ...best.request, seed: 0 }, extra);
+      const workers = use.map((i) => (room.workers[i] as Room['workers'][number]).peerId);
+      const sent = { verify: false as const, ...request, model, workers, inFlight };
+      const { summary, results: answers } = await room.classifyMany({ ...sent, seeds, shape: wall.inputShape });
+      const perImage: BatchSample['perImage'] = [];
+      const wrong: string[] = [];
+      let checked = 0;
+      let maxAbsDiff = 0;
+      answers.forEach((a, i) => {
+        const seed = seeds[i] as number;
+        if (!a || !a.ok) {
+          perImage.push({ seed, ok: false, error: a ? a.error : 'no answer' });
+          return;
+        }
+        const against = reference.get(`${model}#${seed}`);
+        const diff = against ? a.logits.reduce((m, v, j) => Math.max(m, Math.abs(v - (against.logits[j] as number))), 0) : null;
+        const top1 = a.top[0]?.index ?? -1;
+        perImage.push({ seed, ok: true, totalMs: a.totalMs, top1, devices: a.devices.length, steps: a.steps, maxAbsDiff: diff });
+        if (!against || diff === null) return;
+        checked++;
+        maxAbsDiff = Math.max(maxAbsDiff, diff);
+        const bound = tolerance !== undefined || relativeTolerance !== undefined ? boundOf(against.logits, tolerance, relativeTolerance) : config.tolerance;
+        if (top1 !== against.top1 || diff > bound) wrong.push(`seed ${seed}: class ${top1}, max |Δ| ${diff.toExponential(2)} (owner alone: class ${against.top1}; tolerance ${bound.toExponential(2)})`);
+      });
+      const degraded = summary.failed > 0 || perImage.some((p) => p.ok && p.devices < n + 1);
+      (results.batches ??= []).push({ section, label: best.label, link: room.link, model, workers: n, request: sent, inFlight, seeds, summary, perImage, checked, maxAbsDiff, degraded });
+      if (wrong.length > 0) throw new ExactnessError(`bench: ${section} batch ${best.label}, ${inFlight} in flight: ${wrong.join('; ')}`);
+      if (degraded) {
+        log(`  ${section} batch ${best.label}, ${inFlight} in flight: degraded (${summary.failed} failed; ${perImage.filter((p) => p.ok && p.devices < n + 1).length} answered with fewer devices); kept in the JSON, flagged in the report`);
+        recover = true;
+      }
+      batchLine.push(`${inFlight} in flight ${summary.imagesPerSecond.toFixed(3)} images/s (median latency ${summary.medianLatencyMs.toFixed(0)} ms)`);
+    }
+    log(`${model}, owner + ${n}, ${wall.batchImages} images, ${best.label}: ${batchLine.join(', ')}; owner alone ${(1000 / alone).toFixed(3)} images/s`);
   }
 
   // ---- Loopback room: owner + 4 workers, equal quotas.
@@ -242,6 +385,10 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
   try {
     if (only === 'full') {
       await fullSize(room);
+      return;
+    }
+    if (only === 'wall') {
+      await transferWall(room, false);
       return;
     }
     // 1. Do k emulated phones really compute in parallel?
@@ -351,7 +498,9 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
     }
 
     // 7. Full size: VGG-16 at 224×224, owner + 4.
-    await fullSize(room);
+    const warmed = await fullSize(room);
+    // 8. Beating the transfer wall: the same size, compact activations, resident strips, images in flight.
+    await transferWall(room, warmed && config.fullSize?.model === config.wall?.model);
   } finally {
     await room.close();
   }
@@ -375,8 +524,9 @@ function toSample(s: ClassifySummary, fields: Extra & Pick<Sample, 'section' | '
   const { request, ...rest } = fields;
   const perDevice: Sample['perDevice'] = {};
   for (const t of s.trace) {
-    const d = (perDevice[t.deviceId] ??= { flops: 0, computeMs: 0, tasks: 0, bytesOut: 0, bytesIn: 0, fallbacks: 0 });
+    const d = (perDevice[t.deviceId] ??= { flops: 0, computeMs: 0, tasks: 0, bytesOut: 0, bytesIn: 0, peerBytes: 0, fallbacks: 0 });
     d.flops += t.flops;
+    d.peerBytes = (d.peerBytes ?? 0) + (t.peerBytes ?? 0);
     d.computeMs += t.computeMs ?? 0;
     d.tasks += 1;
     d.bytesOut += t.bytesOut;
@@ -394,13 +544,14 @@ function toSample(s: ClassifySummary, fields: Extra & Pick<Sample, 'section' | '
     devices: s.devices,
     steps: s.steps,
     bytes: s.bytesMoved,
+    peerBytes: s.trace.reduce((sum, t) => sum + (t.peerBytes ?? 0), 0),
     messages: s.messages,
     failed: s.failed,
     suspended: s.suspended,
     excluded: s.excluded,
     fcWeightBytes: s.fcWeightBytes,
     perDevice,
-    trace: s.trace.map((t) => ({ step: t.step, kind: t.kind, device: t.device, startMs: t.startMs, endMs: t.endMs, computeMs: t.computeMs, flops: t.flops, bytesOut: t.bytesOut, bytesIn: t.bytesIn, outcome: t.outcome })),
+    trace: s.trace.map((t) => ({ step: t.step, kind: t.kind, device: t.device, startMs: t.startMs, endMs: t.endMs, computeMs: t.computeMs, flops: t.flops, bytesOut: t.bytesOut, bytesIn: t.bytesIn, ...(t.peerBytes !== undefined ? { peerBytes: t.peerBytes } : {}), outcome: t.outcome })),
   };
 }
 
@@ -411,7 +562,9 @@ async function main(): Promise<void> {
     const file = process.argv[renderIndex + 1] ?? path.join(root, 'bench', 'results', 'report.json');
     const results = JSON.parse(await readFile(file, 'utf8')) as BenchResults;
     results.link ??= [];
-    const files = renderReport(results, results.config.quick ? '-quick' : '');
+    results.batches ??= [];
+    const base = path.basename(file, '.json');
+    const files = renderReport(results, base.startsWith('report') ? base.slice('report'.length) : results.config.quick ? '-quick' : '');
     for (const [name, text] of Object.entries(files)) await writeFile(path.join(path.dirname(file), name), text);
     console.log(`wrote ${Object.keys(files).join(', ')}`);
     return;
@@ -419,8 +572,12 @@ async function main(): Promise<void> {
   if (await reexecInPrivateNetns()) return;
   const config = process.argv.includes('--quick') ? QUICK : FULL;
   // `--only full`: just the full-size section (to try it out); its results go to report-fullsize.*.
-  const only = process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'full' ? 'full' : null;
-  if (only && !config.fullSize) throw new Error('bench: --only full needs the full configuration (no --quick)');
+  // `--only wall`: just section 8 (beating the transfer wall); its results go to report-wall.*.
+  const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  if (onlyArg !== undefined && onlyArg !== 'full' && onlyArg !== 'wall') throw new Error(`bench: --only takes full or wall, not ${String(onlyArg)}`);
+  const only: Only = onlyArg ?? null;
+  if (only === 'full' && !config.fullSize) throw new Error('bench: --only full needs the full configuration (no --quick)');
+  if (only === 'wall' && !config.wall) throw new Error('bench: --only wall needs the full configuration (no --quick)');
   const outDir = path.join(root, 'bench', 'results');
   const sandbox = new Sandbox();
   sandbox.installHandlers();
@@ -433,13 +590,14 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     machine: machineStamp(browserVersion),
     backend: 'wasm',
-    command: config.quick ? 'npm run bench -- --quick' : 'npm run bench',
+    command: only ? `npm run bench -- --only ${only}` : config.quick ? 'npm run bench -- --quick' : 'npm run bench',
     config: { ...config },
     loadAverage: { start: loadavg(), end: [] },
     wallSeconds: 0,
     parallel: [],
     link: [],
     samples: [],
+    batches: [],
     error: null,
   };
   log(`${results.command}: ${config.model}, phones at ${config.cpuFraction * 100}% of a core, ${config.images} images per configuration; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -455,7 +613,7 @@ async function main(): Promise<void> {
   results.loadAverage.end = loadavg();
   results.wallSeconds = (performance.now() - started) / 1000;
   await mkdir(outDir, { recursive: true });
-  const suffix = only ? '-fullsize' : config.quick ? '-quick' : '';
+  const suffix = only === 'full' ? '-fullsize' : only === 'wall' ? '-wall' : config.quick ? '-quick' : '';
   await writeFile(path.join(outDir, `report${suffix}.json`), JSON.stringify(results, null, 1));
   if (failure) {
     console.error(`bench: stopped: ${(failure as Error).message}\n(raw samples so far: bench/results/report${suffix}.json)`);
