@@ -16,7 +16,7 @@ interface Summary {
   trace: { kind: string; deviceId: string; device: number; outcome: string; bytesOut: number; bytesIn: number; peerBytes?: number }[];
 }
 
-type Request = { model: string; scheme: string; seed?: number; wire?: string; verify?: false };
+type Request = { model: string; scheme: string; seed?: number; wire?: string; verify?: false; split?: 'equal' };
 const classify = (owner: Page, request: Request): Promise<Summary> =>
   owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<Summary> } }).modnn.classify(r), request);
 
@@ -39,7 +39,9 @@ const EXACT = 1e-4;
 test('resident strips: workers link to each other, swap halos directly, and the answer equals the owner alone; float16 and 8-bit keep the top-1', async ({ newDevice, baseUrl }) => {
   const { owner, workers } = await openRoom(newDevice, baseUrl, 3);
   const alone = await classify(owner, { model: MODEL, scheme: 'owner', seed: 2 });
-  const resident = await classify(owner, { model: MODEL, scheme: 'resident', seed: 2, verify: false });
+  // Equal shares: on a loaded machine a worker can measure slow enough to get no rows of these
+  // small maps, and a run of the owner and one worker swaps no halos between workers.
+  const resident = await classify(owner, { model: MODEL, scheme: 'resident', seed: 2, verify: false, split: 'equal' });
   expect(resident.failed).toEqual([]);
   expect(resident.steps).toMatch(/resident\(\d+\)/);
   expect(maxAbsDiff(resident.logits, alone.logits)).toBeLessThan(EXACT);
@@ -47,7 +49,7 @@ test('resident strips: workers link to each other, swap halos directly, and the 
   // Strips stayed on the workers: halos went worker to worker, not through the owner.
   const strips = resident.trace.filter((t) => t.kind === 'resident' && t.device > 0 && t.outcome === 'ok');
   expect(strips.length).toBeGreaterThan(0);
-  expect(strips.some((t) => (t.peerBytes ?? 0) > 0)).toBe(true);
+  expect(strips.some((t) => (t.peerBytes ?? 0) > 0), `${resident.steps}: ${JSON.stringify(strips)}`).toBe(true);
   const links = await Promise.all(workers.map(workerLinks));
   expect(links.filter((l) => l.neighbours > 0).length).toBeGreaterThanOrEqual(2);
   expect(links.reduce((n, l) => n + l.sent, 0)).toBeGreaterThan(0);
@@ -59,7 +61,7 @@ test('resident strips: workers link to each other, swap halos directly, and the 
   const scale = Math.max(...alone.logits.map(Math.abs));
   for (const scheme of ['fused', 'resident']) {
     for (const [wire, bound] of [['float16', 0.02], ['int8', 0.1]] as const) {
-      const compact = await classify(owner, { model: MODEL, scheme, seed: 2, wire, verify: false });
+      const compact = await classify(owner, { model: MODEL, scheme, seed: 2, wire, verify: false, split: 'equal' });
       expect.soft(compact.steps, `${scheme} ${wire}`).toContain(wire === 'float16' ? '·f16' : '·i8');
       expect.soft(compact.top[0]?.index, `${scheme} ${wire}: top-1`).toBe(alone.top[0]?.index);
       expect.soft(maxAbsDiff(compact.logits, alone.logits), `${scheme} ${wire}: max |Δlogit|`).toBeLessThan(bound * scale);
@@ -72,7 +74,7 @@ test('a worker page closed in the middle of a resident run: the run is redone wi
   const { owner, workers } = await openRoom(newDevice, baseUrl, 3);
   const alone = await classify(owner, { model: MODEL, scheme: 'owner', seed: 4 });
   // Warm: links between the workers are up and the plan is made before the run that loses one.
-  const warm = await classify(owner, { model: MODEL, scheme: 'resident', seed: 4, verify: false });
+  const warm = await classify(owner, { model: MODEL, scheme: 'resident', seed: 4, verify: false, split: 'equal' });
   expect(warm.failed).toEqual([]);
   // Whichever worker is first to get its strip keeps it (sends no halos, no answer); the test then closes its page.
   let first!: (index: number) => void;
@@ -95,7 +97,7 @@ test('a worker page closed in the middle of a resident run: the run is redone wi
       });
     });
   }
-  const running = classify(owner, { model: MODEL, scheme: 'resident', seed: 4, verify: false });
+  const running = classify(owner, { model: MODEL, scheme: 'resident', seed: 4, verify: false, split: 'equal' });
   await workers[await arrived]!.close();
   const result = await running;
   expect(maxAbsDiff(result.logits, alone.logits)).toBeLessThan(EXACT);

@@ -702,9 +702,11 @@ export class OwnerRuntime {
       const program = residentProgram(step, 0);
       const t0 = this.now() - ctx.start;
       const band = tf.slice(runInput, [program.input.rect.rows.start, 0, 0], [rowsIn(program.input.rect.rows), -1, -1]);
+      const haloBytes = { out: 0, in: 0 };
       const io: HaloIo = {
         send: async (to, layer, rows, halo) => {
           const packed = packActivation((await halo.data()) as Float32Array, halo.shape, wire);
+          haloBytes.out += packed.tensor.data.byteLength;
           try {
             await portOf(to).request({ method: RuntimeMethod.Halo, runId, layer, from: 0, rows, encoding: packed.encoding }, [packed.tensor], { timeoutMs: this.deadlineMs(planned) });
           } catch (err) {
@@ -720,6 +722,7 @@ export class OwnerRuntime {
             const [, w, c] = this.node(program.layers[layer]?.node.inputs[0]?.producerId as number).outputShape as [number, number, number];
             if (!encoding || meta?.rows?.start !== rows.start || meta.rows.end !== rows.end) throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker sent rows other than ${rows.start}..${rows.end} for layer ${layer}`);
             const values = unpackActivation(reply.tensors[0], encoding, [rowsIn(rows), w, c]);
+            haloBytes.in += reply.tensors[0]?.data.byteLength ?? 0;
             if (!allFinite(values)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker sent halo rows with NaN or infinite values');
             return tf.tensor3d(values, [rowsIn(rows), w, c]);
           } catch (err) {
@@ -732,7 +735,8 @@ export class OwnerRuntime {
         strips.set(0, await runResidentStrip(tf, graph, model.weights, program, band, io, this.pause));
         const t1 = this.now() - ctx.start;
         const flops = program.layers.reduce((sum, l) => sum + residentLayerFlops(graph, l.node), 0);
-        ctx.trace.push({ step: index, kind: 'resident', device: 0, deviceId: idOf(0), startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: program.layers.length, bytesOut: 0, bytesIn: 0, outcome: 'ok' });
+        // The owner's own halos travel over its links to the workers: they count as owner-link bytes.
+        ctx.trace.push({ step: index, kind: 'resident', device: 0, deviceId: idOf(0), startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: program.layers.length, bytesOut: haloBytes.out, bytesIn: haloBytes.in, outcome: 'ok' });
       } catch (err) {
         if (failures.size === 0) throw err; // the owner's own compute failed: nothing a worker did
         this.cancelRun(runId, workers, ctx, 'a device of the run failed');

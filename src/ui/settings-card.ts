@@ -18,7 +18,7 @@ const SCHEME_WORDS: Record<Scheme, string> = {
   resident: 'Resident strips (workers swap halos directly)',
   owner: 'this device alone',
 };
-const WIRE_WORDS: Record<RunSettings['wire'], string> = { auto: 'automatic', float32: 'float32 (exact)', float16: 'float16', int8: '8-bit' };
+const WIRE_WORDS: Record<RunSettings['wire'], string> = { float32: 'float32 (exact)', auto: 'automatic (float16 where transfers dominate)', float16: 'float16', int8: '8-bit' };
 const WIRE_NOTE = 'Fewer bytes a value mean faster transfers on a slow link; float16 and 8-bit round the activations, so an answer can differ slightly from this device alone.';
 const PRIVACY_WORDS: Record<RunSettings['privacy'], string> = { off: 'off (fastest)', firstLayer: 'keep the first layer here', firstBlock: 'keep the first block here' };
 /** Check choices: '' is the classifier's default. */
