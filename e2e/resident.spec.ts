@@ -59,12 +59,13 @@ test('resident strips: workers link to each other, swap halos directly, and the 
   expect(links.reduce((n, l) => n + l.bytes, 0)).toBeGreaterThan(0);
   await expect(workers.find((_, i) => (links[i]?.neighbours ?? 0) > 0)!.locator('[data-field="neighbours"]')).not.toHaveText('0');
 
-  // Compact activations: the same top-1, logits within what 2 or 1 byte per value allows.
+  // Compact activations: the same top-1, logits within what 2 or 1 byte per value allows
+  // ('auto' is float16 where the planner predicts a gain, float32 elsewhere).
   const scale = Math.max(...alone.logits.map(Math.abs));
-  for (const scheme of ['fused', 'resident']) {
-    for (const [wire, bound] of [['float16', 0.02], ['int8', 0.1]] as const) {
+  for (const scheme of ['fused', 'resident', 'auto']) {
+    for (const [wire, bound] of (scheme === 'auto' ? [['auto', 0.02]] : [['float16', 0.02], ['int8', 0.1]]) as [string, number][]) {
       const compact = await classify(owner, { model: LARGER, scheme, seed: 2, wire, verify: false, split: 'equal' });
-      expect.soft(compact.steps, `${scheme} ${wire}`).toContain(wire === 'float16' ? '·f16' : '·i8');
+      if (wire !== 'auto') expect.soft(compact.steps, `${scheme} ${wire}`).toContain(wire === 'float16' ? '·f16' : '·i8');
       expect.soft(compact.top[0]?.index, `${scheme} ${wire}: top-1`).toBe(alone.top[0]?.index);
       expect.soft(maxAbsDiff(compact.logits, alone.logits), `${scheme} ${wire}: max |Δlogit|`).toBeLessThan(bound * scale);
       expect(compact.failed).toEqual([]);

@@ -72,7 +72,15 @@ export interface ClassifyOptions {
 
 /** Classifying many images with several in flight at once (`Classifier.classifyMany`). */
 export interface ClassifyManyOptions extends ClassifyOptions {
-  /** Images in progress at once (default 2): the next one's early layers run while the last one's late layers finish. */
+  /**
+   * 'pipeline' (default): every image is split over the mesh as `classify` splits it, `inFlight`
+   * at once, so the next one's early layers run while the last one's late layers finish.
+   * 'spread': each device takes whole images, one at a time (its convolutions; Dense layers on
+   * this device): no halos and no per-layer transfers, so the most images per second, each image
+   * as slow as one device. Result checks rarely fit their budget then (a check is a whole image).
+   */
+  mode?: 'pipeline' | 'spread';
+  /** Images in progress at once in 'pipeline' mode (default 2). 'spread' has one per device. */
   inFlight?: number;
   /** Called as each image ends, in the order they end. */
   onImage?: (index: number, outcome: { ok: true; result: Classification } | { ok: false; error: Error }) => void;
@@ -94,6 +102,9 @@ export interface BatchSummary {
 }
 
 export const INPUT_PRIVACY: readonly InputPrivacy[] = ['off', 'firstLayer', 'firstBlock'];
+
+/** Deep enough for any model's whole stack of spatial layers in one fused block (a 'spread' image on one worker). */
+const WHOLE_STACK = 1_000;
 
 /** Checks on by default: about one result in ten, at most a tenth of the image's work (bench/results/verification.md). */
 export const DEFAULT_VERIFY = { fraction: 0.1, budget: 0.1 } as const;
@@ -338,20 +349,33 @@ export class Classifier {
    * disposed when it ends. An image that fails is reported and the batch goes on.
    */
   async classifyMany(images: readonly (() => Promise<Tensor3D> | Tensor3D)[], options: ClassifyManyOptions = {}): Promise<BatchSummary> {
-    const inFlight = Math.max(1, Math.min(8, Math.floor(options.inFlight ?? 2)));
+    const spread = options.mode === 'spread';
+    // Spread: one lane per device, each running whole images on its device only.
+    const lanes: ClassifyOptions[] = spread
+      ? [
+          { ...options, scheme: 'owner' },
+          ...this.options.mesh
+            .readyPeers()
+            .filter((p) => !this.suspended.has(p.peerId) && memoryBudget(p) >= this.workerWeightBytes && (options.workers === undefined || options.workers.includes(p.peerId)))
+            .map((p): ClassifyOptions => ({ ...options, scheme: 'fused', workers: [p.peerId], ownerComputes: false, fc: 'owner', maxFusedDepth: WHOLE_STACK })),
+        ]
+      : Array.from({ length: Math.max(1, Math.min(8, Math.floor(options.inFlight ?? 2))) }, () => options);
+    const inFlight = lanes.length;
     const latencies: number[] = [];
     let done = 0;
     let failed = 0;
     let next = 0;
     const t0 = performance.now();
-    const lane = async (): Promise<void> => {
-      while (next < images.length && !options.signal?.aborted) {
+    const lane = async (laneOptions: ClassifyOptions): Promise<void> => {
+      // A spread lane's worker that failed or left hands its images to the other lanes.
+      const gone = () => laneOptions.workers?.some((id) => this.suspended.has(id) || !this.options.mesh.readyPeers().some((p) => p.peerId === id)) ?? false;
+      while (next < images.length && !options.signal?.aborted && !gone()) {
         const index = next++;
         const started = performance.now();
         let image: Tensor3D | null = null;
         try {
           image = await (images[index] as () => Promise<Tensor3D> | Tensor3D)();
-          const result = await this.classify(image, options);
+          const result = await this.classify(image, laneOptions);
           latencies.push(performance.now() - started);
           done++;
           options.onImage?.(index, { ok: true, result });
@@ -363,7 +387,7 @@ export class Classifier {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(inFlight, images.length) }, lane));
+    await Promise.all(lanes.slice(0, Math.max(1, Math.min(inFlight, images.length))).map(lane));
     const totalMs = performance.now() - t0;
     const sorted = [...latencies].sort((a, b) => a - b);
     const middle = sorted.length / 2;

@@ -71,6 +71,8 @@ export interface TaskTrace {
   bytesIn: number;
   /** Resident runs: halo bytes this device sent to other workers directly (not through the owner). */
   peerBytes?: number;
+  /** Resident runs: of the compute window, ms the device waited for its neighbours' halos. */
+  haloWaitMs?: number;
   /** 'local-fallback': the worker failed or was late; the owner computed its share. */
   outcome: 'ok' | 'local-fallback';
   error?: string;
@@ -689,7 +691,9 @@ export class OwnerRuntime {
             strips.set(device, tf.tensor3d(values, [rowsIn(rows), outW, outC]));
             const meta = replyTiming(reply.meta);
             const peerBytes = program.layers.reduce((sum, l) => sum + l.halosOut.filter((h) => h.to !== 0).reduce((acc, h) => acc + rowsIn(h.rows) * ((this.node(l.node.nodeId).outputShape[1] ?? 0)) * ((this.node(l.node.nodeId).outputShape[2] ?? 0)) * bytesPerValue(wire), 0), 0);
-            ctx.trace.push({ step: index, kind: 'resident', device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops, layers: program.layers.length, bytesOut: packed.tensor.data.byteLength, bytesIn: reply.tensors[0]?.data.byteLength ?? 0, peerBytes, outcome: 'ok' });
+            const waited = (reply.meta as { haloWaitMs?: unknown } | null)?.haloWaitMs;
+            const haloWaitMs = typeof waited === 'number' && Number.isFinite(waited) && waited >= 0 && waited <= (meta?.computeMs ?? 0) ? { haloWaitMs: waited } : {};
+            ctx.trace.push({ step: index, kind: 'resident', device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops, layers: program.layers.length, bytesOut: packed.tensor.data.byteLength, bytesIn: reply.tensors[0]?.data.byteLength ?? 0, peerBytes, ...haloWaitMs, outcome: 'ok' });
           })
           .catch((err: unknown) => {
             failures.set(device, err);
@@ -731,12 +735,13 @@ export class OwnerRuntime {
           }
         },
       };
+      const waits = { haloWaitMs: 0 };
       try {
-        strips.set(0, await runResidentStrip(tf, graph, model.weights, program, band, io, this.pause));
+        strips.set(0, await runResidentStrip(tf, graph, model.weights, program, band, io, this.pause, waits, this.now));
         const t1 = this.now() - ctx.start;
         const flops = program.layers.reduce((sum, l) => sum + residentLayerFlops(graph, l.node), 0);
         // The owner's own halos travel over its links to the workers: they count as owner-link bytes.
-        ctx.trace.push({ step: index, kind: 'resident', device: 0, deviceId: idOf(0), startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: program.layers.length, bytesOut: haloBytes.out, bytesIn: haloBytes.in, outcome: 'ok' });
+        ctx.trace.push({ step: index, kind: 'resident', device: 0, deviceId: idOf(0), startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: program.layers.length, bytesOut: haloBytes.out, bytesIn: haloBytes.in, haloWaitMs: waits.haloWaitMs, outcome: 'ok' });
       } catch (err) {
         if (failures.size === 0) throw err; // the owner's own compute failed: nothing a worker did
         this.cancelRun(runId, workers, ctx, 'a device of the run failed');

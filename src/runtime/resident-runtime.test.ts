@@ -186,3 +186,35 @@ describe('the halo mailbox', () => {
     expect(box.put({ runId: 'c', layer: 1, from: 3 }, letter('x'))).toBe(false);
   });
 });
+
+describe('many images through the classifier', () => {
+  const images = (n: number) => Array.from({ length: n }, (_, i) => () => tf.randomUniform<tf.Rank.R3>([32, 32, 3], 0, 1, 'float32', 100 + i));
+  const answersAlone = (n: number) => images(n).map((load) => tf.tidy(() => executeWhole(tf, model.graph, model.weights, load()).dataSync() as Float32Array));
+
+  for (const mode of ['pipeline', 'spread'] as const) {
+    it(`${mode}: every image gets the owner-alone answer, reported once, and the summary counts them`, async () => {
+      const { Classifier } = await import('./classifier.ts');
+      const classifier = new Classifier({ tf, mesh: testMesh(tf, ['w1', 'w2', 'w3']), spec, model, ownerProfile: { aMsPerFlop: 1e-5, bMs: 0.1 } });
+      const expected = answersAlone(6);
+      const seen = new Map<number, { devices: string[]; logits: Float32Array }>();
+      const summary = await classifier.classifyMany(images(6), {
+        mode,
+        inFlight: 3,
+        verify: false,
+        onImage: (index, outcome) => {
+          expect(seen.has(index)).toBe(false);
+          if (!outcome.ok) throw outcome.error;
+          seen.set(index, { devices: outcome.result.devices, logits: outcome.result.logits });
+        },
+      });
+      expect(summary).toMatchObject({ images: 6, done: 6, failed: 0, inFlight: mode === 'spread' ? 4 : 3 });
+      expect(summary.imagesPerSecond).toBeGreaterThan(0);
+      for (const [index, { logits }] of seen) expect(maxAbsDiff(logits, expected[index] as Float32Array)).toBeLessThan(1e-4);
+      if (mode === 'spread') {
+        // Each image ran on one device: the owner alone, or one worker (with the owner's Dense layers).
+        for (const { devices } of seen.values()) expect(devices.length).toBeLessThanOrEqual(2);
+        expect(new Set([...seen.values()].map((s) => s.devices.join())).size).toBeGreaterThan(1);
+      }
+    }, 60_000);
+  }
+});

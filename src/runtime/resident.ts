@@ -73,6 +73,9 @@ export async function runResidentStrip(
   input: Tensor3D,
   io: HaloIo,
   pause: () => Promise<void>,
+  /** Filled in as the strip runs: ms spent waiting for neighbours' halos (the layer barrier's cost). */
+  stats: { haloWaitMs: number } = { haloWaitMs: 0 },
+  now: () => number = () => performance.now(),
 ): Promise<Tensor3D> {
   const sends: Promise<void>[] = [];
   let held: { tensor: Tensor3D; first: number; own: boolean } = { tensor: input, first: program.input.rect.rows.start, own: false };
@@ -81,7 +84,9 @@ export async function runResidentStrip(
       const cut = layer.node.inputs[0];
       if (!cut || layer.node.inputs.length !== 1) throw new RuntimeError('ERR_RUNTIME_PLAN', `node ${layer.node.nodeId} is not a single-input layer`);
       if (k > 0) await pause();
+      const waitStart = now();
       const band = await assemble(tf, held, cut.rect.rows, k, layer.halosIn, io);
+      stats.haloWaitMs += now() - waitStart;
       let out: Tensor3D;
       try {
         const slice: TileSlice = { device: program.device, tile: layer.node.out, inputs: [{ nodeId: cut.producerId, rect: cut.rect }], nodes: [layer.node] };

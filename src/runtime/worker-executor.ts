@@ -401,6 +401,7 @@ export class WorkerExecutor {
     const input = tf.tensor3d(unpackActivation(request.tensors[0], encoding, [rows, width, channels]), [rows, width, channels]);
     const neighbours = this.neighbours;
     const t0 = this.now();
+    const waits = { haloWaitMs: 0 };
     try {
       const strip = await runResidentStrip(tf, graph, weights, program, input, {
         send: async (to, layer, haloRows, band) => {
@@ -427,14 +428,14 @@ export class WorkerExecutor {
           if (fromDevice !== 0) this.stats.halosFromPeers++;
           return tf.tensor3d(letter.values, letter.shape);
         },
-      }, this.pause);
+      }, this.pause, waits, this.now);
       try {
         const data = (await strip.data()) as Float32Array;
         const t1 = this.now();
         this.stats.tasks++;
         this.stats.rows += strip.shape[0];
         const packed = packActivation(data, strip.shape, wire);
-        return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1, encoding: packed.encoding }, tensors: [packed.tensor] };
+        return { meta: { computeMs: t1 - t0, computeStartMs: t0, computeEndMs: t1, haloWaitMs: waits.haloWaitMs, encoding: packed.encoding }, tensors: [packed.tensor] };
       } finally {
         strip.dispose();
       }

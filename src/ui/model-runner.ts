@@ -49,6 +49,8 @@ export interface BatchRequest extends Omit<ClassifyRequest, 'seed' | 'values' | 
   images: readonly BatchImage[];
   /** Images being classified at once (default the classifier's, 2). */
   inFlight?: number;
+  /** 'pipeline' (default): each image split over the mesh; 'spread': each device takes whole images. */
+  mode?: 'pipeline' | 'spread';
   /** Each image as it finishes, in the order they finish. */
   onImage?: (index: number, outcome: BatchOutcome) => void;
   signal?: AbortSignal;
@@ -328,10 +330,11 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
       const values = typeof image === 'function' ? await image() : image;
       return tf.tensor3d(values as number[] | Float32Array, shape, 'float32');
     });
-    const { onImage, signal, inFlight } = request;
+    const { onImage, signal, inFlight, mode } = request;
     return r.classifier.classifyMany(loaders, {
       ...optionsOf(request),
       ...(inFlight !== undefined ? { inFlight } : {}),
+      ...(mode !== undefined ? { mode } : {}),
       ...(signal ? { signal } : {}),
       ...(onImage
         ? { onImage: (index: number, outcome: { ok: true; result: Classification } | { ok: false; error: Error }) => onImage(index, outcome.ok ? { ok: true, summary: summarise(outcome.result, r, modelId) } : { ok: false, error: outcome.error.message.replace(/^modnn-web: /, '') }) }
@@ -343,10 +346,18 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
    * The page API's batch: plain data in and out (tests and benchmarks call it through
    * `page.evaluate`). Images are model inputs, as `classify`'s `values`.
    */
-  async function classifyManyValues(request: Omit<BatchRequest, 'images' | 'onImage' | 'signal'> & { images: number[][] }): Promise<{ summary: BatchSummary; results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] }> {
-    const results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] = request.images.map(() => null);
+  async function classifyManyValues(request: Omit<BatchRequest, 'images' | 'onImage' | 'signal'> & ({ images: number[][] } | { seeds: number[] })): Promise<{ summary: BatchSummary; results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] }> {
+    // Seeds: the same random test images `classify({ seed })` draws, made here when their turn comes.
+    const images: readonly BatchImage[] = 'seeds' in request
+      ? await (async () => {
+        const shape = (await readyModel(request.model ?? selected)).classifier.inputShape;
+        return request.seeds.map((seed) => () => tf.tidy(() => tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', seed).dataSync() as Float32Array));
+      })()
+      : request.images;
+    const results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] = images.map(() => null);
     const summary = await classifyMany({
       ...request,
+      images,
       onImage: (index, outcome) => {
         results[index] = outcome.ok ? { ok: true, top: outcome.summary.top, logits: outcome.summary.logits, totalMs: outcome.summary.totalMs, devices: outcome.summary.devices, steps: outcome.summary.steps } : outcome;
       },
