@@ -689,6 +689,8 @@ export class OwnerRuntime {
             const values = unpackActivation(reply.tensors[0], encoding, [rowsIn(rows), outW, outC]);
             if (!allFinite(values)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a strip with NaN or infinite values');
             strips.set(device, tf.tensor3d(values, [rowsIn(rows), outW, outC]));
+            // Unchecked here, but a worker caught lying later in the image has this step re-run too.
+            this.trust(ctx, index, port.id);
             const meta = replyTiming(reply.meta);
             const peerBytes = program.layers.reduce((sum, l) => sum + l.halosOut.filter((h) => h.to !== 0).reduce((acc, h) => acc + rowsIn(h.rows) * ((this.node(l.node.nodeId).outputShape[1] ?? 0)) * ((this.node(l.node.nodeId).outputShape[2] ?? 0)) * bytesPerValue(wire), 0), 0);
             const waited = (reply.meta as { haloWaitMs?: unknown } | null)?.haloWaitMs;

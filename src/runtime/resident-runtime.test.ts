@@ -173,7 +173,7 @@ describe('the halo mailbox', () => {
 
   it('bounds what waits, drops stale halos, and ends waits when the run is cancelled', async () => {
     let now = 0;
-    const box = new HaloMailbox({ letters: 2, keepMs: 100, waitMs: 60_000 }, () => now);
+    const box = new HaloMailbox({ letters: 2, bytes: 1024, keepMs: 100, waitMs: 60_000 }, () => now);
     expect(box.put({ runId: 'a', layer: 1, from: 1 }, letter('x'))).toBe(true);
     expect(box.put({ runId: 'a', layer: 2, from: 1 }, letter('x'))).toBe(true);
     expect(box.put({ runId: 'a', layer: 3, from: 1 }, letter('x'))).toBe(false);
@@ -184,6 +184,12 @@ describe('the halo mailbox', () => {
     box.cancel('c', 'device 3 failed');
     await expect(waiting).rejects.toThrow(/device 3 failed/);
     expect(box.put({ runId: 'c', layer: 1, from: 3 }, letter('x'))).toBe(false);
+    // Bytes are capped as well as letters, and freed as halos are taken.
+    expect(box.put({ runId: 'd', layer: 1, from: 1 }, { ...letter('x'), values: new Float32Array(300) })).toBe(false);
+    expect(box.put({ runId: 'd', layer: 1, from: 1 }, { ...letter('x'), values: new Float32Array(200) })).toBe(true);
+    expect(box.bytes).toBe(804);
+    await box.take({ runId: 'd', layer: 1, from: 1 });
+    expect(box.bytes).toBe(4);
   });
 });
 

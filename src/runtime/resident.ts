@@ -151,11 +151,17 @@ export class HaloMailbox {
   private readonly arrived = new Map<string, { letter: HaloLetter; at: number }>();
   private readonly cancelled = new Map<string, string>();
 
+  private heldBytes = 0;
+
   /**
-   * @param limits at most `letters` halos waiting for a taker, each dropped after `keepMs`, and
-   *   a run's receive waits `waitMs` at most: a peer cannot make this device hold memory for long.
+   * @param limits at most `letters` halos and `bytes` of values waiting for a taker, each dropped
+   *   after `keepMs`, and a run's receive waits `waitMs` at most: a peer cannot make this device
+   *   hold much memory, or hold it for long.
    */
-  constructor(private readonly limits: { letters: number; keepMs: number; waitMs: number } = { letters: 256, keepMs: 60_000, waitMs: 120_000 }, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly limits: { letters: number; bytes: number; keepMs: number; waitMs: number } = { letters: 256, bytes: 128 * 1024 * 1024, keepMs: 60_000, waitMs: 120_000 },
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** A halo arrived. Returns false (and keeps nothing) when the box is full or the run was cancelled. */
   put(key: HaloKey, letter: HaloLetter): boolean {
@@ -169,8 +175,10 @@ export class HaloMailbox {
       return true;
     }
     this.expire();
-    if (this.arrived.size >= this.limits.letters || this.arrived.has(id)) return false;
+    const bytes = letter.values.byteLength;
+    if (this.arrived.size >= this.limits.letters || this.heldBytes + bytes > this.limits.bytes || this.arrived.has(id)) return false;
     this.arrived.set(id, { letter, at: this.now() });
+    this.heldBytes += bytes;
     return true;
   }
 
@@ -181,7 +189,7 @@ export class HaloMailbox {
     if (reason !== undefined) return Promise.reject(new RuntimeError('ERR_RESIDENT_PEER', reason));
     const kept = this.arrived.get(id);
     if (kept) {
-      this.arrived.delete(id);
+      this.drop(id);
       return Promise.resolve(kept.letter);
     }
     return new Promise((resolve, reject) => {
@@ -203,7 +211,7 @@ export class HaloMailbox {
       clearTimeout(waiter.timer);
       waiter.reject(new RuntimeError('ERR_RESIDENT_PEER', reason));
     }
-    for (const id of this.arrived.keys()) if (id.startsWith(`${runId}/`)) this.arrived.delete(id);
+    for (const id of [...this.arrived.keys()]) if (id.startsWith(`${runId}/`)) this.drop(id);
   }
 
   /** Halos held for runs not (yet) taken, for tests and limits. */
@@ -211,9 +219,21 @@ export class HaloMailbox {
     return this.arrived.size;
   }
 
+  /** Bytes of halo values waiting for a taker. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  private drop(id: string): void {
+    const kept = this.arrived.get(id);
+    if (!kept) return;
+    this.arrived.delete(id);
+    this.heldBytes -= kept.letter.values.byteLength;
+  }
+
   private expire(): void {
     const now = this.now();
-    for (const [id, { at }] of this.arrived) if (now - at > this.limits.keepMs) this.arrived.delete(id);
+    for (const [id, { at }] of [...this.arrived]) if (now - at > this.limits.keepMs) this.drop(id);
   }
 }
 
