@@ -85,3 +85,32 @@ export async function openRoom(newDevice: Fixtures['newDevice'], baseUrl: string
   await expect(owner.locator('tr.peer[data-state="ready"]')).toHaveCount(workers);
   return { owner, workers: pages };
 }
+
+/**
+ * Makes whichever of `workers` first gets a `method` request keep it unanswered for ever (the
+ * others compute as usual), so a test can close that page in the middle of the task. `arrived`
+ * resolves with the index of that worker once its request arrives.
+ */
+export async function holdFirstTask(workers: readonly Page[], method: string): Promise<{ arrived: Promise<number> }> {
+  let first!: (index: number) => void;
+  const arrived = new Promise<number>((resolve) => (first = resolve));
+  let claimed = false;
+  for (const [index, worker] of workers.entries()) {
+    await worker.exposeFunction('claimTask', () => {
+      if (claimed) return false;
+      claimed = true;
+      first(index);
+      return true;
+    });
+    await worker.evaluate((name) => {
+      type Handler = (request: unknown, from?: string) => unknown;
+      const { mesh, executor } = (window as unknown as { modnn: { mesh: { handle(m: string, h: Handler): void }; executor: { methods: Record<string, Handler> } } }).modnn;
+      const compute = executor.methods[name] as Handler;
+      mesh.handle(name, async (request, from) => {
+        const keep = await (window as unknown as { claimTask(): Promise<boolean> }).claimTask();
+        return keep ? new Promise<never>(() => {}) : compute(request, from);
+      });
+    }, method);
+  }
+  return { arrived };
+}

@@ -4,7 +4,7 @@
  * join key), compact activations on the wire, and a worker lost in the middle of a resident run.
  */
 import type { Page } from '@playwright/test';
-import { expect, openRoom, test } from './fixtures.ts';
+import { expect, holdFirstTask, openRoom, test } from './fixtures.ts';
 import { maxAbsDiff } from './images.ts';
 
 interface Summary {
@@ -80,26 +80,7 @@ test('a worker page closed in the middle of a resident run: the run is redone wi
   const warm = await classify(owner, { model: MODEL, scheme: 'resident', seed: 4, verify: false, split: 'equal' });
   expect(warm.failed).toEqual([]);
   // Whichever worker is first to get its strip keeps it (sends no halos, no answer); the test then closes its page.
-  let first!: (index: number) => void;
-  const arrived = new Promise<number>((resolve) => (first = resolve));
-  let claimed = false;
-  for (const [index, worker] of workers.entries()) {
-    await worker.exposeFunction('claimStrip', () => {
-      if (claimed) return false;
-      claimed = true;
-      first(index);
-      return true;
-    });
-    await worker.evaluate(() => {
-      type Handler = (request: unknown, from?: string) => unknown;
-      const { mesh, executor } = (window as unknown as { modnn: { mesh: { handle(m: string, h: Handler): void }; executor: { methods: Record<string, Handler> } } }).modnn;
-      const run = executor.methods['runtime.resident'] as Handler;
-      mesh.handle('runtime.resident', async (request, from) => {
-        const keep = await (window as unknown as { claimStrip(): Promise<boolean> }).claimStrip();
-        return keep ? new Promise<never>(() => {}) : run(request, from);
-      });
-    });
-  }
+  const { arrived } = await holdFirstTask(workers, 'runtime.resident');
   const running = classify(owner, { model: MODEL, scheme: 'resident', seed: 4, verify: false, split: 'equal' });
   await workers[await arrived]!.close();
   const result = await running;

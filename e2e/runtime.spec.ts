@@ -3,7 +3,7 @@
  * (the backend each page measures fastest: WASM here). Distributed answers equal the owner's own.
  */
 import type { Page } from '@playwright/test';
-import { expect, openRoom, test } from './fixtures.ts';
+import { expect, holdFirstTask, openRoom, test } from './fixtures.ts';
 import { maxAbsDiff } from './images.ts';
 
 interface Summary {
@@ -56,26 +56,7 @@ test('a worker page closed in the middle of an inference: the answer is still ri
   const { owner, workers } = await openRoom(newDevice, baseUrl, 3);
   const alone = await classify(owner, { model: 'vgg16-small', scheme: 'owner', seed: 3 });
   // Whichever worker is first to get a tile keeps it unanswered; the test then closes its page.
-  let first!: (index: number) => void;
-  const arrived = new Promise<number>((resolve) => (first = resolve));
-  let claimed = false;
-  for (const [index, worker] of workers.entries()) {
-    await worker.exposeFunction('claimTask', () => {
-      if (claimed) return false;
-      claimed = true;
-      first(index);
-      return true;
-    });
-    await worker.evaluate(() => {
-      type Handler = (request: unknown) => unknown;
-      const { mesh, executor } = (window as unknown as { modnn: { mesh: { handle(m: string, h: Handler): void }; executor: { methods: Record<string, Handler> } } }).modnn;
-      const compute = executor.methods['runtime.spatial'] as Handler;
-      mesh.handle('runtime.spatial', async (request) => {
-        const keep = await (window as unknown as { claimTask(): Promise<boolean> }).claimTask();
-        return keep ? new Promise<never>(() => {}) : compute(request);
-      });
-    });
-  }
+  const { arrived } = await holdFirstTask(workers, 'runtime.spatial');
   const running = classify(owner, { model: 'vgg16-small', scheme: 'bodp', seed: 3 });
   await workers[await arrived]!.close();
   const result = await running;
@@ -107,9 +88,10 @@ test('no tensor leak on the owner or the workers over repeated inferences', asyn
   const { owner, workers } = await openRoom(newDevice, baseUrl, 2);
   const tensors = (page: Page) => page.evaluate(() => (window as unknown as { modnn: { tensorCount(): number } }).modnn.tensorCount());
   // Warm-up: backend state, and the weights' tensors each device keeps for the model's life.
-  for (const scheme of ['owner', 'bodp', 'fused']) await classify(owner, { model: 'vgg16-small', scheme });
+  const schemes = ['bodp', 'fused', 'resident', 'owner'];
+  for (const scheme of schemes) await classify(owner, { model: 'vgg16-small', scheme });
   const before = await Promise.all([owner, ...workers].map(tensors));
-  for (let i = 0; i < 6; i++) await classify(owner, { model: 'vgg16-small', scheme: ['bodp', 'fused', 'owner'][i % 3] ?? 'owner', seed: i });
+  for (let i = 0; i < 8; i++) await classify(owner, { model: 'vgg16-small', scheme: schemes[i % schemes.length] ?? 'owner', seed: i });
   expect(await Promise.all([owner, ...workers].map(tensors))).toEqual(before);
 });
 
