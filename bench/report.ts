@@ -42,7 +42,7 @@ export interface Sample {
   excluded: { deviceId: string; reason: string }[];
   fcWeightBytes: Record<string, number>;
   perDevice: Record<string, { flops: number; computeMs: number; tasks: number; bytesOut: number; bytesIn: number; peerBytes?: number; fallbacks: number }>;
-  trace: { step: number; kind: string; device: number; startMs: number; endMs: number; computeMs: number | null; flops: number; bytesOut: number; bytesIn: number; peerBytes?: number; outcome: string }[];
+  trace: { step: number; kind: string; device: number; startMs: number; endMs: number; computeMs: number | null; flops: number; bytesOut: number; bytesIn: number; peerBytes?: number; haloWaitMs?: number; outcome: string }[];
   slowdowns?: number[];
   imageIndex?: number;
   slowedAfter?: number;
@@ -536,6 +536,14 @@ export function renderReport(r: BenchResults, suffix = ''): Record<string, strin
     }
     md.push('');
     const fusedRow = wallBy('fused');
+    // Where a resident image's time goes: each device's strip time, and the part of it spent waiting for neighbours' halos.
+    for (const label of ['resident', 'resident float16']) {
+      const strips = (wallBy(label)?.samples ?? []).flatMap((q) => q.trace.filter((t) => t.kind === 'resident' && t.computeMs !== null && t.haloWaitMs !== undefined));
+      if (strips.length === 0) continue;
+      const wait = median(strips.map((t) => t.haloWaitMs as number));
+      const busy = median(strips.map((t) => t.computeMs as number));
+      md.push(`*${WALL_NAME[label] ?? label}*: a device's strip took ${ms0(busy)} ms (median over devices and images), of which ${ms0(wait)} ms waiting for its neighbours' halos (${((100 * wait) / busy).toFixed(0)}%); the image took ${ms0(wallBy(label)?.ms.median ?? Number.NaN)} ms.`, '');
+    }
     md.push(`**Against the targets** (owner + ${wallN}, ${modelWords(wallModel)}): bytes per image ≤ 0.25× BODP per layer — lowest here ${wallLeanest ? `${WALL_NAME[wallLeanest.label] ?? wallLeanest.label}, ${x2(vsBodp(wallLeanest))}` : '–'} (${verdict(vsBodp(wallLeanest) <= 0.25, '≤ 0.25×')}); speed-up ≥ 4× — fastest ${wallFastest ? `${WALL_NAME[wallFastest.label] ?? wallFastest.label}, ${x2(wallSpeedup(wallFastest))}` : '–'} (${verdict(wallSpeedup(wallFastest) >= 4, '≥ 4×')}); both in one configuration: ${wallBoth.length ? wallBoth.map((w) => WALL_NAME[w.label] ?? w.label).join(', ') : 'none'}.${fusedRow ? ` Section 7's best, fused float32, ran ${x2(wallSpeedup(fusedRow))} moving ${x2(vsBodp(fusedRow))} BODP's bytes.` : ''}`, '');
   } else md.push('Not run (`--quick`, or `--only full`).', '');
   if (batches.length > 0) {

@@ -554,7 +554,7 @@ function toSample(s: ClassifySummary, fields: Extra & Pick<Sample, 'section' | '
     excluded: s.excluded,
     fcWeightBytes: s.fcWeightBytes,
     perDevice,
-    trace: s.trace.map((t) => ({ step: t.step, kind: t.kind, device: t.device, startMs: t.startMs, endMs: t.endMs, computeMs: t.computeMs, flops: t.flops, bytesOut: t.bytesOut, bytesIn: t.bytesIn, ...(t.peerBytes !== undefined ? { peerBytes: t.peerBytes } : {}), outcome: t.outcome })),
+    trace: s.trace.map((t) => ({ step: t.step, kind: t.kind, device: t.device, startMs: t.startMs, endMs: t.endMs, computeMs: t.computeMs, flops: t.flops, bytesOut: t.bytesOut, bytesIn: t.bytesIn, ...(t.peerBytes !== undefined ? { peerBytes: t.peerBytes } : {}), ...(t.haloWaitMs !== undefined ? { haloWaitMs: t.haloWaitMs } : {}), outcome: t.outcome })),
   };
 }
 
