@@ -165,30 +165,39 @@ describe('the halo mailbox', () => {
 
   it('keeps a halo that arrives before its run asks, and hands it over once', async () => {
     const box = new HaloMailbox();
-    expect(box.put({ runId: 'r', layer: 1, from: 2 }, letter('w2'))).toBe(true);
-    expect(box.put({ runId: 'r', layer: 1, from: 2 }, letter('w2'))).toBe(false);
-    await expect(box.take({ runId: 'r', layer: 1, from: 2 })).resolves.toMatchObject({ sender: 'w2' });
+    expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w2' }, letter('w2'))).toBe(true);
+    expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w2' }, letter('w2'))).toBe(false);
+    await expect(box.take({ runId: 'r', layer: 1, from: 2, sender: 'w2' })).resolves.toMatchObject({ sender: 'w2' });
     expect(box.held).toBe(0);
+  });
+
+  it("does not let one run member's forged rows take another device's place", async () => {
+    const box = new HaloMailbox();
+    // w3 claims to be device 2 before device 2's own rows arrive.
+    expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w3' }, letter('w3'))).toBe(true);
+    const waiting = box.take({ runId: 'r', layer: 1, from: 2, sender: 'w2' });
+    expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w2' }, letter('w2'))).toBe(true);
+    await expect(waiting).resolves.toMatchObject({ sender: 'w2' });
   });
 
   it('bounds what waits, drops stale halos, and ends waits when the run is cancelled', async () => {
     let now = 0;
     const box = new HaloMailbox({ letters: 2, bytes: 1024, keepMs: 100, waitMs: 60_000 }, () => now);
-    expect(box.put({ runId: 'a', layer: 1, from: 1 }, letter('x'))).toBe(true);
-    expect(box.put({ runId: 'a', layer: 2, from: 1 }, letter('x'))).toBe(true);
-    expect(box.put({ runId: 'a', layer: 3, from: 1 }, letter('x'))).toBe(false);
+    expect(box.put({ runId: 'a', layer: 1, from: 1, sender: 'x' }, letter('x'))).toBe(true);
+    expect(box.put({ runId: 'a', layer: 2, from: 1, sender: 'x' }, letter('x'))).toBe(true);
+    expect(box.put({ runId: 'a', layer: 3, from: 1, sender: 'x' }, letter('x'))).toBe(false);
     now = 1_000;
-    expect(box.put({ runId: 'b', layer: 1, from: 1 }, letter('x'))).toBe(true);
+    expect(box.put({ runId: 'b', layer: 1, from: 1, sender: 'x' }, letter('x'))).toBe(true);
     expect(box.held).toBe(1);
-    const waiting = box.take({ runId: 'c', layer: 1, from: 3 });
+    const waiting = box.take({ runId: 'c', layer: 1, from: 3, sender: 'x' });
     box.cancel('c', 'device 3 failed');
     await expect(waiting).rejects.toThrow(/device 3 failed/);
-    expect(box.put({ runId: 'c', layer: 1, from: 3 }, letter('x'))).toBe(false);
+    expect(box.put({ runId: 'c', layer: 1, from: 3, sender: 'x' }, letter('x'))).toBe(false);
     // Bytes are capped as well as letters, and freed as halos are taken.
-    expect(box.put({ runId: 'd', layer: 1, from: 1 }, { ...letter('x'), values: new Float32Array(300) })).toBe(false);
-    expect(box.put({ runId: 'd', layer: 1, from: 1 }, { ...letter('x'), values: new Float32Array(200) })).toBe(true);
+    expect(box.put({ runId: 'd', layer: 1, from: 1, sender: 'x' }, { ...letter('x'), values: new Float32Array(300) })).toBe(false);
+    expect(box.put({ runId: 'd', layer: 1, from: 1, sender: 'x' }, { ...letter('x'), values: new Float32Array(200) })).toBe(true);
     expect(box.bytes).toBe(804);
-    await box.take({ runId: 'd', layer: 1, from: 1 });
+    await box.take({ runId: 'd', layer: 1, from: 1, sender: 'x' });
     expect(box.bytes).toBe(4);
   });
 });

@@ -241,6 +241,11 @@ export interface HaloKey {
   runId: string;
   layer: number;
   from: number;
+  /**
+   * The peer id the halo came over (the link's, not a claim in the message): part of the key, so a
+   * run member that forges another device's rows cannot take their place, only wait to expire.
+   */
+  sender: string;
 }
 
 /** A halo as it arrived: who sent it (peer id), which rows, and the values (float32, restored). */
@@ -253,4 +258,4 @@ export interface HaloLetter {
   packed?: unknown;
 }
 
-const keyOf = (key: HaloKey): string => `${key.runId}/${key.layer}/${key.from}`;
+const keyOf = (key: HaloKey): string => `${key.runId}/${key.layer}/${key.from}/${key.sender}`;

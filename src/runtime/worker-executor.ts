@@ -407,7 +407,7 @@ export class WorkerExecutor {
         send: async (to, layer, haloRows, band) => {
           const packed = packActivation((await band.data()) as Float32Array, band.shape, wire);
           if (to === 0) {
-            this.outbox.put({ runId, layer, from: 0 }, { sender: '', rows: haloRows, values: new Float32Array(0), shape: [...band.shape], packed });
+            this.outbox.put({ runId, layer, from: 0, sender: '' }, { sender: '', rows: haloRows, values: new Float32Array(0), shape: [...band.shape], packed });
             return;
           }
           try {
@@ -419,11 +419,12 @@ export class WorkerExecutor {
           this.stats.halosToPeers++;
         },
         receive: async (fromDevice, layer, haloRows) => {
-          const letter = await this.mailbox.take({ runId, layer, from: fromDevice });
-          const sender = fromDevice === 0 ? owner : peerOf.get(fromDevice);
+          const sender = fromDevice === 0 ? owner : (peerOf.get(fromDevice) as string);
+          const letter = await this.mailbox.take({ runId, layer, from: fromDevice, sender });
           const h = haloRows.end - haloRows.start + 1;
-          if (letter.sender !== sender || letter.rows.start !== haloRows.start || letter.rows.end !== haloRows.end || letter.shape.join() !== [h, ...producerMap(graph, program, layer)].join()) {
-            throw new RuntimeError('ERR_RUNTIME_REQUEST', `runtime.resident: the rows for layer ${layer} from device ${fromDevice} are not the ones the plan names`);
+          if (letter.rows.start !== haloRows.start || letter.rows.end !== haloRows.end || letter.shape.join() !== [h, ...producerMap(graph, program, layer)].join()) {
+            // The sender's fault, not this worker's: the run stops and the owner redoes it.
+            throw new RuntimeError('ERR_RESIDENT_PEER', `device ${fromDevice} sent rows ${letter.rows.start}..${letter.rows.end} for layer ${layer}, not the ones the plan names`);
           }
           if (fromDevice !== 0) this.stats.halosFromPeers++;
           return tf.tensor3d(letter.values, letter.shape);
@@ -456,7 +457,7 @@ export class WorkerExecutor {
     const shape = encoding.precision === 'float16' ? tensor?.shape.slice(0, -1) : tensor?.shape;
     if (!tensor || shape?.length !== 3 || shape[0] !== rows.end - rows.start + 1) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.resident.halo: the rows do not match their range');
     const values = unpackActivation(tensor, encoding, shape);
-    if (!this.mailbox.put({ runId, layer, from: device }, { sender: from ?? '', rows, values, shape: shape as [number, number, number] })) {
+    if (!this.mailbox.put({ runId, layer, from: device, sender: from ?? '' }, { sender: from ?? '', rows, values, shape: shape as [number, number, number] })) {
       throw new RuntimeError('ERR_RESIDENT_PEER', 'runtime.resident.halo: not taken (the run was cancelled, or too many halos wait here)');
     }
     return { meta: { kept: true } };
@@ -465,7 +466,7 @@ export class WorkerExecutor {
   /** The owner collects rows this worker computed for it, once they exist. */
   private async haloPull(request: IncomingMessage): Promise<Reply> {
     const { runId, layer } = parse(haloPullSchema, request.meta, 'runtime.resident.pull');
-    const letter = await this.outbox.take({ runId, layer, from: 0 });
+    const letter = await this.outbox.take({ runId, layer, from: 0, sender: '' });
     const packed = letter.packed as { tensor: WireTensor; encoding: WireEncoding };
     return { meta: { rows: letter.rows, encoding: packed.encoding }, tensors: [packed.tensor] };
   }
