@@ -259,9 +259,9 @@ function spatialCandidate(context: Context, nodeIds: readonly number[], depth: n
 function residentCandidate(context: Context, nodeIds: readonly number[], depth: number): PlannedStep | undefined {
   const { graph, devices } = context;
   const run = residentDevices(graph, nodeIds, devices.map((_, d) => d), context.capabilities);
-  // A lone unit whose map is too small for a row on two devices (VGG's last 1×1 pool) stays on the
+  // A run needs two devices with rows at every layer (one device is no split: a fused block covers
+  // offloading to one worker). A lone unit too small for that (VGG's last 1×1 pool) stays on the
   // owner, as a strip split would leave it; a longer run like that is no candidate.
-  // One device is no split (a fused block covers offloading to one worker), so a run needs two.
   if (!run.devices.some((d) => d !== 0) || run.devices.length < 2) return depth === 1 ? ownerStep(context, [...nodeIds]) : undefined;
   const weightBytes = weightBytesOf(graph, nodeIds);
   return withWire(context, (wire) => {

@@ -469,7 +469,8 @@ export class Classifier {
       const tasks = result.trace.filter((t) => t.deviceId === device.id && t.outcome === 'ok' && t.computeMs !== null);
       if (tasks.length === 0) continue;
       const measurement: { compute?: DeviceMeasurement['compute']; transfer?: DeviceMeasurement['transfer'] } = {
-        compute: { flops: sum(tasks, (t) => t.flops), layers: sum(tasks, (t) => t.layers), ms: sum(tasks, (t) => t.computeMs ?? 0) },
+        // A resident strip's time includes waiting for its neighbours' halos: that is not the device's speed.
+        compute: { flops: sum(tasks, (t) => t.flops), layers: sum(tasks, (t) => t.layers), ms: sum(tasks, (t) => (t.computeMs ?? 0) - (t.haloWaitMs ?? 0)) },
       };
       const remote = tasks.filter((t) => t.bytesOut + t.bytesIn > 0);
       if (remote.length > 0) {

@@ -70,6 +70,9 @@ describe('resident strips over the mesh', () => {
     const entries = result.trace.filter((t) => t.kind === 'resident');
     expect(new Set(entries.map((t) => t.deviceId))).toEqual(new Set(['owner', 'w1', 'w2', 'w3']));
     expect(entries.filter((t) => t.device !== 0).every((t) => (t.peerBytes ?? 0) > 0 || t.bytesOut > 0)).toBe(true);
+    // Each strip says how long it waited for halos, within its compute window (the classifier takes it out of the device's speed).
+    for (const t of entries) expect(t.haloWaitMs).toBeGreaterThanOrEqual(0);
+    for (const t of entries) expect(t.haloWaitMs as number).toBeLessThanOrEqual(t.computeMs as number);
   }, 60_000);
 
   it('moves fewer bytes through the owner than per-layer BODP on the same layers', async () => {
