@@ -6,6 +6,7 @@ import type { IncomingMessage, PeerView, RequestOptions, WireTensor } from '../m
 import { prunedKernelOf, workerWeightNames, type ModelGraph, type Tensor3D, type TfModule } from '../model/index.ts';
 import { pixelNodes, planInference, stepLabel, type WireOption, privateUnitCount, refreshProfile, type DeviceMeasurement, type DeviceProfile, type InputPrivacy, type Plan, type PlannerOptions } from '../partition/index.ts';
 import { RuntimeError } from './errors.ts';
+import { median } from './median.ts';
 import { OwnerRuntime, seededRandom, type DeadlineOptions, type InferenceResult, type VerifyOptions, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, modelKeyOf, parseReply, profileReplySchema, type ModelSpec, type WorkerProfile } from './protocol.ts';
 import type { LoadedModel } from './worker-executor.ts';
@@ -389,9 +390,7 @@ export class Classifier {
     };
     await Promise.all(lanes.slice(0, Math.max(1, Math.min(inFlight, images.length))).map(lane));
     const totalMs = performance.now() - t0;
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const middle = sorted.length / 2;
-    const medianLatencyMs = sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? (sorted[Math.floor(middle)] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+    const medianLatencyMs = latencies.length === 0 ? 0 : median(latencies);
     return { images: images.length, done, failed, totalMs, imagesPerSecond: totalMs > 0 ? (done * 1000) / totalMs : 0, medianLatencyMs, inFlight };
   }
 

@@ -22,6 +22,7 @@ export type { RuntimeErrorCode } from './errors.ts';
 export { Classifier, SCHEMES, WIRE_OPTIONS } from './classifier.ts';
 export type { BatchSummary, Classification, ClassifierOptions, ClassifyManyOptions, ClassifyOptions, OwnerMeshLike, Scheme } from './classifier.ts';
 export { WIRE_PRECISIONS, packActivation, unpackActivation } from './wire-precision.ts';
+export { median } from './median.ts';
 export type { NeighbourPorts, RuntimeHandler } from './worker-executor.ts';
 export type { WorkerProfile } from './protocol.ts';
 export type { Profiler } from './worker-executor.ts';

@@ -5,7 +5,7 @@
  * Several images (files or a folder) run as a batch with some in flight at once: a progress bar,
  * each image's top-1, throughput beside the per-image latency, and a cancel button.
  */
-import type { BatchSummary, Scheme } from '../runtime/index.ts';
+import { median, type BatchSummary, type Scheme } from '../runtime/index.ts';
 import { h } from './dom.ts';
 import { formatMs } from './format.ts';
 import { createImageInput, decodeImage, displayName, drawModelInput, notAnImage } from './image-input.ts';
@@ -135,9 +135,9 @@ export function createClassifyCard(options: ClassifyCardOptions): { element: HTM
       count.textContent = `${done + failed} of ${total}${failed > 0 ? ` · ${failed} failed` : ''}`;
       const seconds = (performance.now() - started) / 1000;
       const perSecond = summary ? summary.imagesPerSecond : seconds > 0 ? done / seconds : 0;
-      const median = summary ? summary.medianLatencyMs : medianOf(latencies);
+      const perImage = summary ? summary.medianLatencyMs : median(latencies);
       throughput.textContent = done > 0 ? `${perSecond.toFixed(perSecond < 10 ? 2 : 1)} images/s` : '–';
-      latency.textContent = done > 0 ? formatMs(median) : '–';
+      latency.textContent = done > 0 ? formatMs(perImage) : '–';
       if (summary) inFlightText.textContent = `${summary.inFlight} at once`;
     };
     inFlightText.textContent = `up to ${BATCH_IN_FLIGHT} at once`;
@@ -262,13 +262,6 @@ export function createClassifyCard(options: ClassifyCardOptions): { element: HTM
     timeline,
   );
   return { element, classifyFile, classifyFiles };
-}
-
-function medianOf(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function ago(ms: number): string {
