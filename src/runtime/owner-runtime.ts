@@ -13,7 +13,7 @@ import { yieldToEventLoop } from '../compute/index.ts';
 import type { IncomingMessage, RequestOptions, WireTensor } from '../mesh/index.ts';
 import { wireTensor } from '../mesh/index.ts';
 import { createRng, csrVecMul, nodeFlopsWith, prunedKernelOf, shapeSize, type GraphNode, type Tensor, type Tensor3D, type TfModule } from '../model/index.ts';
-import { sliceBlock, sliceCost, type FcStep, type Plan, type PlannedStep, type Range, type ResidentStep, type SpatialStep, type TileSlice, type WirePrecision } from '../partition/index.ts';
+import { residentTasks, sliceBlock, sliceCost, type FcStep, type Plan, type PlannedStep, type Range, type ResidentStep, type SpatialStep, type TileSlice, type WirePrecision } from '../partition/index.ts';
 import {
   addFcPartial,
   cropSliceInputs,
@@ -25,9 +25,9 @@ import {
   type Band,
 } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
-import { RuntimeMethod, encodedReplySchema, modelKeyOf, parseReply, taskReplySchema, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
+import { RuntimeMethod, encodedReplySchema, haloPullReplySchema, modelKeyOf, parseReply, taskReplySchema, type ModelSpec, type TaskReplyMeta } from './protocol.ts';
 import { residentProgram, runResidentStrip, type HaloIo } from './resident.ts';
-import { packActivation, quantisationError, unpackActivation, type PackedActivation } from './wire-precision.ts';
+import { packActivation, quantisationError, quantised, unpackActivation, valueShape, type PackedActivation, type WireEncoding } from './wire-precision.ts';
 import type { LoadedModel } from './worker-executor.ts';
 
 /** What the runtime needs of a worker: its id (as in the plan's devices) and requests to it. */
@@ -184,7 +184,9 @@ function settleLater<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-const bytesPerValue = (wire: WirePrecision): number => (wire === 'float32' ? 4 : wire === 'float16' ? 2 : 1);
+/** How a worker's compact reply reads back: float32 as it is, else the encoding it must name (null when it does not). */
+const replyEncoding = (meta: unknown, wire: WirePrecision): WireEncoding | null =>
+  wire === 'float32' ? { precision: 'float32' } : (parseReply(encodedReplySchema, meta)?.encoding ?? null);
 
 const bytesOf = (tensors: readonly WireTensor[]): number => tensors.reduce((sum, t) => sum + t.data.byteLength, 0);
 
@@ -274,17 +276,15 @@ export class OwnerRuntime {
    * (the same rows, halos recomputed rather than exchanged) and the reason is kept.
    */
   private async linkNeighbours(plan: Plan, ports: ReadonlyMap<string, WorkerPort>, ready: ReadonlySet<string>): Promise<void> {
+    // Each worker, and the workers it swaps halos with (either way); the owner's own halos use its links.
     const wanted = new Map<number, Set<number>>();
+    const link = (a: number, b: number) => wanted.set(a, (wanted.get(a) ?? new Set()).add(b));
     for (const { step } of plan.steps) {
       if (step.kind !== 'resident') continue;
-      for (const layer of step.layers) {
-        for (const { from, to } of layer.halos) {
-          if (from === 0 || to === 0) continue;
-          if (!wanted.has(from)) wanted.set(from, new Set());
-          wanted.get(from)?.add(to);
-          if (!wanted.has(to)) wanted.set(to, new Set());
-          wanted.get(to)?.add(from);
-        }
+      for (const { from, to } of step.layers.flatMap((layer) => layer.halos)) {
+        if (from === 0 || to === 0) continue;
+        link(from, to);
+        link(to, from);
       }
     }
     if (wanted.size === 0 || this.peerLinksDown.has(plan)) return;
@@ -430,7 +430,7 @@ export class OwnerRuntime {
     };
     for (const { step } of plan.steps) {
       if (step.kind === 'spatial') for (const slice of step.slices) add(slice.device, sliceCost(graph, slice).flops);
-      else if (step.kind === 'resident') for (const layer of step.layers) for (const { device, node } of layer.slices) add(device, residentLayerFlops(graph, node));
+      else if (step.kind === 'resident') for (const [device, { flops }] of residentShares(graph, step)) add(device, flops);
       else if (step.kind === 'fc') for (const w of step.workers) add(w.device, 2 * w.weights.values.length);
       else {
         for (const id of step.nodeIds) {
@@ -545,7 +545,7 @@ export class OwnerRuntime {
       const sent = checked && wire !== 'float32'
         ? new Map(slice.inputs.map((input, i) => {
           const band = packed[i] as PackedActivation;
-          const shape = (wire === 'float16' ? band.tensor.shape.slice(0, -1) : band.tensor.shape) as [number, number, number];
+          const shape = valueShape(band.tensor, wire) as [number, number, number];
           return [input.nodeId, { tensor: tf.tensor3d(unpackActivation(band.tensor, band.encoding, shape), shape), row: input.rect.rows.start, col: input.rect.cols.start }] as const;
         }))
         : null;
@@ -559,7 +559,7 @@ export class OwnerRuntime {
             const h = slice.tile.rows.end - slice.tile.rows.start + 1;
             const w = slice.tile.cols.end - slice.tile.cols.start + 1;
             const c = model.graph.nodes[step.nodeIds[step.nodeIds.length - 1] as number]?.outputShape[2] as number;
-            const encoding = wire === 'float32' ? { precision: 'float32' as const } : parseReply(encodedReplySchema, reply.meta)?.encoding;
+            const encoding = replyEncoding(reply.meta, wire);
             let data: Float32Array;
             try {
               if (!encoding) throw new Error('a compact tile came without its encoding');
@@ -596,9 +596,9 @@ export class OwnerRuntime {
       try {
         const own = await runTileSliceStepwise(tf, model.graph, model.weights, slice, sent, this.pause);
         // The worker's tile went through the same quantisation on its way back.
-        const packed = packActivation((await own.data()) as Float32Array, own.shape, wire);
+        const values = quantised((await own.data()) as Float32Array, own.shape, wire);
         own.dispose();
-        expected.set(slice, tf.tensor3d(unpackActivation(packed.tensor, packed.encoding, own.shape), own.shape));
+        expected.set(slice, tf.tensor3d(values, own.shape));
       } finally {
         for (const band of sent.values()) band.tensor.dispose();
       }
@@ -656,6 +656,7 @@ export class OwnerRuntime {
     const idOf = (device: number): string => ctx.plan.devices[device]?.id ?? '?';
     const portOf = (device: number): WorkerPort => ctx.usable(device) as WorkerPort;
     const [, outW, outC] = this.node(outputId).outputShape as [number, number, number];
+    const shares = residentShares(graph, step);
     const crop = async (rows: Range): Promise<PackedActivation> => {
       const band = tf.slice(runInput, [rows.start, 0, 0], [rowsIn(rows), -1, -1]);
       try {
@@ -679,12 +680,12 @@ export class OwnerRuntime {
       let sendEndMs: number | null = null;
       const onSent = () => (sendEndMs = this.now() - ctx.start);
       const rows = program.layers[program.layers.length - 1]?.node.out.rows as Range;
-      const flops = program.layers.reduce((sum, l) => sum + residentLayerFlops(graph, l.node), 0);
+      const { flops, peerBytes } = shares.get(device) as ResidentShare;
       requests.push(
         port
           .request({ method: RuntimeMethod.Resident, modelKey: this.modelKey, runId, program, peers, encoding: packed.encoding, wire }, [packed.tensor], { timeoutMs: this.deadlineMs(planned), onSent })
           .then((reply) => {
-            const encoding = wire === 'float32' ? { precision: 'float32' as const } : parseReply(encodedReplySchema, reply.meta)?.encoding;
+            const encoding = replyEncoding(reply.meta, wire);
             if (!encoding) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a compact strip without its encoding');
             const values = unpackActivation(reply.tensors[0], encoding, [rowsIn(rows), outW, outC]);
             if (!allFinite(values)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker returned a strip with NaN or infinite values');
@@ -692,9 +693,7 @@ export class OwnerRuntime {
             // Unchecked here, but a worker caught lying later in the image has this step re-run too.
             this.trust(ctx, index, port.id);
             const meta = replyTiming(reply.meta);
-            const peerBytes = program.layers.reduce((sum, l) => sum + l.halosOut.filter((h) => h.to !== 0).reduce((acc, h) => acc + rowsIn(h.rows) * ((this.node(l.node.nodeId).outputShape[1] ?? 0)) * ((this.node(l.node.nodeId).outputShape[2] ?? 0)) * bytesPerValue(wire), 0), 0);
-            const waited = (reply.meta as { haloWaitMs?: unknown } | null)?.haloWaitMs;
-            const haloWaitMs = typeof waited === 'number' && Number.isFinite(waited) && waited >= 0 && waited <= (meta?.computeMs ?? 0) ? { haloWaitMs: waited } : {};
+            const haloWaitMs = meta?.haloWaitMs !== undefined ? { haloWaitMs: meta.haloWaitMs } : {};
             ctx.trace.push({ step: index, kind: 'resident', device, deviceId: port.id, startMs: t0, sendEndMs, ...computeWindow(meta, port, ctx.start), endMs: this.now() - ctx.start, computeMs: meta?.computeMs ?? null, flops, layers: program.layers.length, bytesOut: packed.tensor.data.byteLength, bytesIn: reply.tensors[0]?.data.byteLength ?? 0, peerBytes, ...haloWaitMs, outcome: 'ok' });
           })
           .catch((err: unknown) => {
@@ -723,11 +722,10 @@ export class OwnerRuntime {
         receive: async (from, layer, rows) => {
           try {
             const reply = await portOf(from).request({ method: RuntimeMethod.HaloPull, runId, layer }, [], { timeoutMs: this.deadlineMs(planned) });
-            const meta = reply.meta as { rows?: Range } | null;
-            const encoding = parseReply(encodedReplySchema, reply.meta)?.encoding;
+            const meta = parseReply(haloPullReplySchema, reply.meta);
             const [, w, c] = this.node(program.layers[layer]?.node.inputs[0]?.producerId as number).outputShape as [number, number, number];
-            if (!encoding || meta?.rows?.start !== rows.start || meta.rows.end !== rows.end) throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker sent rows other than ${rows.start}..${rows.end} for layer ${layer}`);
-            const values = unpackActivation(reply.tensors[0], encoding, [rowsIn(rows), w, c]);
+            if (meta?.rows.start !== rows.start || meta.rows.end !== rows.end) throw new RuntimeError('ERR_RUNTIME_REQUEST', `worker sent rows other than ${rows.start}..${rows.end} for layer ${layer}`);
+            const values = unpackActivation(reply.tensors[0], meta.encoding, [rowsIn(rows), w, c]);
             haloBytes.in += reply.tensors[0]?.data.byteLength ?? 0;
             if (!allFinite(values)) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'worker sent halo rows with NaN or infinite values');
             return tf.tensor3d(values, [rowsIn(rows), w, c]);
@@ -741,7 +739,7 @@ export class OwnerRuntime {
       try {
         strips.set(0, await runResidentStrip(tf, graph, model.weights, program, band, io, this.pause, waits, this.now));
         const t1 = this.now() - ctx.start;
-        const flops = program.layers.reduce((sum, l) => sum + residentLayerFlops(graph, l.node), 0);
+        const { flops } = shares.get(0) as ResidentShare;
         // The owner's own halos travel over its links to the workers: they count as owner-link bytes.
         ctx.trace.push({ step: index, kind: 'resident', device: 0, deviceId: idOf(0), startMs: t0, sendEndMs: null, computeStartMs: t0, computeEndMs: t1, endMs: t1, computeMs: t1 - t0, flops, layers: program.layers.length, bytesOut: haloBytes.out, bytesIn: haloBytes.in, haloWaitMs: waits.haloWaitMs, outcome: 'ok' });
       } catch (err) {
@@ -754,10 +752,10 @@ export class OwnerRuntime {
     await Promise.all(requests);
     if (failures.size > 0) {
       for (const strip of strips.values()) strip.dispose();
+      // A worker whose run only stopped because another device failed is not at fault: it takes part again.
       for (const [device, err] of failures) {
         if (!stoppedByPeer(err)) ctx.failed.set(idOf(device), (err as Error).message ?? String(err));
       }
-      // Every failure was "stopped by a peer" only when the one at fault was the owner's own link to it: keep them all out of this run.
       return this.residentAsFused(index, planned, ctx);
     }
     const shape = this.node(outputId).outputShape as [number, number, number];
@@ -893,11 +891,21 @@ async function packBand(band: Band, wire: WirePrecision): Promise<PackedActivati
   return packActivation((await band.tensor.data()) as Float32Array, band.tensor.shape, wire);
 }
 
-/** FLOPs of one node's slice (its share of the node's output cells). */
-function residentLayerFlops(graph: LoadedModel['graph'], node: TileSlice['nodes'][number]): number {
-  const whole = graph.nodes[node.nodeId] as GraphNode;
-  const [h, w] = whole.outputShape as [number, number];
-  return (whole.flops * rectSize(node.out)) / (h * w);
+interface ResidentShare {
+  flops: number;
+  /** Halo bytes the device sends straight to other workers (its halos to the owner travel on the owner's link). */
+  peerBytes: number;
+}
+
+/** Each device's share of a resident step, as the partitioner counts it (`residentTasks`). */
+function residentShares(graph: LoadedModel['graph'], step: ResidentStep): Map<number, ResidentShare> {
+  const tasks = residentTasks(graph, step);
+  const shares = new Map<number, ResidentShare>(step.devices.map((device) => [device, { flops: 0, peerBytes: 0 }]));
+  for (const layer of tasks.layers) {
+    step.devices.forEach((device, i) => ((shares.get(device) as ResidentShare).flops += layer.flops[i] ?? 0));
+    for (const { from, to, bytes } of layer.halos) if (from !== 0 && to !== 0) (shares.get(from) as ResidentShare).peerBytes += bytes;
+  }
+  return shares;
 }
 
 const rowsIn = (r: Range): number => Math.max(0, r.end - r.start + 1);

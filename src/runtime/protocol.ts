@@ -144,12 +144,12 @@ export const profileSchema = v.object({ method: v.literal(RuntimeMethod.Profile)
 export const fcSchema = v.object({ method: v.literal(RuntimeMethod.Fc), planId, nodeId: index });
 
 /** How a compact tensor reads back (see wire-precision.ts); checked again against the tensor. */
+const precision = v.picklist(['float32', 'float16', 'int8']);
 export const wireEncodingSchema = v.strictObject({
-  precision: v.picklist(['float32', 'float16', 'int8']),
+  precision,
   scale: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0))),
   offset: v.optional(v.pipe(v.number(), v.finite())),
 });
-const precision = v.picklist(['float32', 'float16', 'int8']);
 /** Tiles may travel compact: one encoding per input band, and the precision to return the tile in. */
 export const spatialWireSchema = v.object({ encodings: v.optional(v.pipe(v.array(wireEncodingSchema), v.maxLength(64))), wire: v.optional(precision) });
 
@@ -188,12 +188,16 @@ export const haloPullSchema = v.object({ method: v.literal(RuntimeMethod.HaloPul
 export const residentCancelSchema = v.object({ method: v.literal(RuntimeMethod.ResidentCancel), runId, reason: v.pipe(v.string(), v.maxLength(400)) });
 /** A compact tile or halo's encoding, as the owner reads it from a worker's reply. */
 export const encodedReplySchema = v.object({ encoding: wireEncodingSchema });
+/** Rows a worker computed for the owner in a resident run, and how they travel. */
+export const haloPullReplySchema = v.object({ rows: rangeSchema, encoding: wireEncodingSchema });
 
 /** The worker's answer to a compute task: when it computed, on its own clock (performance.now()). */
 export interface TaskReplyMeta {
   computeMs: number;
   computeStartMs: number;
   computeEndMs: number;
+  /** Resident strips: of `computeMs`, the time spent waiting for neighbours' halos. */
+  haloWaitMs?: number;
 }
 
 /*
@@ -204,8 +208,9 @@ const finite = v.pipe(v.number(), v.finite());
 const shortText = (max: number) => v.pipe(v.string(), v.maxLength(max));
 /** A task's timing: compute time at most 10 minutes, its window in order. */
 export const taskReplySchema = v.pipe(
-  v.object({ computeMs: v.pipe(finite, v.minValue(0), v.maxValue(600_000)), computeStartMs: finite, computeEndMs: finite }),
+  v.object({ computeMs: v.pipe(finite, v.minValue(0), v.maxValue(600_000)), computeStartMs: finite, computeEndMs: finite, haloWaitMs: v.optional(v.pipe(finite, v.minValue(0))) }),
   v.check((m) => m.computeEndMs >= m.computeStartMs, 'compute window ends before it starts'),
+  v.check((m) => m.haloWaitMs === undefined || m.haloWaitMs <= m.computeMs, 'halo wait longer than the compute window'),
 );
 export const loadReplySchema = v.object({ modelKey: shortText(400), ms: v.pipe(finite, v.minValue(0)) });
 export const putReplySchema = v.object({ received: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_PACKAGE_BYTES)), complete: v.boolean() });

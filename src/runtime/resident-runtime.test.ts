@@ -10,7 +10,7 @@ import { planInference, residentRun, type DeviceProfile, type Plan, type Planner
 import { executePlan, executeWhole } from './local-executor.ts';
 import { OwnerRuntime, type InferenceResult, type WorkerPort } from './owner-runtime.ts';
 import { RuntimeMethod, type ModelSpec } from './protocol.ts';
-import { HaloMailbox, residentProgram } from './resident.ts';
+import { HaloMailbox, letterBytes, residentProgram, type HaloLetter } from './resident.ts';
 import { testMesh } from './test-mesh.ts';
 import { residentMisfit, resolveZooModel, type LoadedModel } from './worker-executor.ts';
 import type { Tensor3D } from '../model/index.ts';
@@ -167,7 +167,7 @@ describe('the halo mailbox', () => {
   const letter = (sender: string) => ({ sender, rows: { start: 0, end: 0 }, values: new Float32Array(1), shape: [1, 1, 1] as [number, number, number] });
 
   it('keeps a halo that arrives before its run asks, and hands it over once', async () => {
-    const box = new HaloMailbox();
+    const box = new HaloMailbox<HaloLetter>(letterBytes);
     expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w2' }, letter('w2'))).toBe(true);
     expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w2' }, letter('w2'))).toBe(false);
     await expect(box.take({ runId: 'r', layer: 1, from: 2, sender: 'w2' })).resolves.toMatchObject({ sender: 'w2' });
@@ -175,7 +175,7 @@ describe('the halo mailbox', () => {
   });
 
   it("does not let one run member's forged rows take another device's place", async () => {
-    const box = new HaloMailbox();
+    const box = new HaloMailbox<HaloLetter>(letterBytes);
     // w3 claims to be device 2 before device 2's own rows arrive.
     expect(box.put({ runId: 'r', layer: 1, from: 2, sender: 'w3' }, letter('w3'))).toBe(true);
     const waiting = box.take({ runId: 'r', layer: 1, from: 2, sender: 'w2' });
@@ -185,7 +185,7 @@ describe('the halo mailbox', () => {
 
   it('bounds what waits, drops stale halos, and ends waits when the run is cancelled', async () => {
     let now = 0;
-    const box = new HaloMailbox({ letters: 2, bytes: 1024, keepMs: 100, waitMs: 60_000 }, () => now);
+    const box = new HaloMailbox<HaloLetter>(letterBytes, { letters: 2, bytes: 1024, keepMs: 100, waitMs: 60_000 }, () => now);
     expect(box.put({ runId: 'a', layer: 1, from: 1, sender: 'x' }, letter('x'))).toBe(true);
     expect(box.put({ runId: 'a', layer: 2, from: 1, sender: 'x' }, letter('x'))).toBe(true);
     expect(box.put({ runId: 'a', layer: 3, from: 1, sender: 'x' }, letter('x'))).toBe(false);

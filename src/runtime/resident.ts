@@ -145,26 +145,31 @@ async function assemble(tf: TfModule, held: { tensor: Tensor3D; first: number },
   }
 }
 
-/** Where halos wait for the run that needs them (they may arrive before its request does). */
-export class HaloMailbox {
-  private readonly waiting = new Map<string, { resolve: (value: HaloLetter) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> }>();
-  private readonly arrived = new Map<string, { letter: HaloLetter; at: number }>();
+/**
+ * Where halos wait for the run that needs them (they may arrive before its request does): a
+ * worker's incoming halos, and the ones it computed for the owner until the owner pulls them.
+ */
+export class HaloMailbox<T> {
+  private readonly waiting = new Map<string, { resolve: (value: T) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly arrived = new Map<string, { letter: T; at: number }>();
   private readonly cancelled = new Map<string, string>();
 
   private heldBytes = 0;
 
   /**
+   * @param sizeOf the bytes a letter holds.
    * @param limits at most `letters` halos and `bytes` of values waiting for a taker, each dropped
    *   after `keepMs`, and a run's receive waits `waitMs` at most: a peer cannot make this device
    *   hold much memory, or hold it for long.
    */
   constructor(
+    private readonly sizeOf: (letter: T) => number,
     private readonly limits: { letters: number; bytes: number; keepMs: number; waitMs: number } = { letters: 256, bytes: 128 * 1024 * 1024, keepMs: 60_000, waitMs: 120_000 },
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** A halo arrived. Returns false (and keeps nothing) when the box is full or the run was cancelled. */
-  put(key: HaloKey, letter: HaloLetter): boolean {
+  put(key: HaloKey, letter: T): boolean {
     const id = keyOf(key);
     if (this.cancelled.has(key.runId)) return false;
     const waiter = this.waiting.get(id);
@@ -175,7 +180,7 @@ export class HaloMailbox {
       return true;
     }
     this.expire();
-    const bytes = letter.values.byteLength;
+    const bytes = this.sizeOf(letter);
     if (this.arrived.size >= this.limits.letters || this.heldBytes + bytes > this.limits.bytes || this.arrived.has(id)) return false;
     this.arrived.set(id, { letter, at: this.now() });
     this.heldBytes += bytes;
@@ -183,7 +188,7 @@ export class HaloMailbox {
   }
 
   /** The halo for `key`, now or when it arrives; rejects after the wait limit or when the run is cancelled. */
-  take(key: HaloKey): Promise<HaloLetter> {
+  take(key: HaloKey): Promise<T> {
     const id = keyOf(key);
     const reason = this.cancelled.get(key.runId);
     if (reason !== undefined) return Promise.reject(new RuntimeError('ERR_RESIDENT_PEER', reason));
@@ -228,7 +233,7 @@ export class HaloMailbox {
     const kept = this.arrived.get(id);
     if (!kept) return;
     this.arrived.delete(id);
-    this.heldBytes -= kept.letter.values.byteLength;
+    this.heldBytes -= this.sizeOf(kept.letter);
   }
 
   private expire(): void {
@@ -254,8 +259,9 @@ export interface HaloLetter {
   rows: Range;
   values: Float32Array;
   shape: [number, number, number];
-  /** For the owner to pull: the rows as they go on the wire. */
-  packed?: unknown;
 }
+
+/** The bytes a halo's values hold (the mailbox's limit counts them). */
+export const letterBytes = (letter: HaloLetter): number => letter.values.byteLength;
 
 const keyOf = (key: HaloKey): string => `${key.runId}/${key.layer}/${key.from}/${key.sender}`;

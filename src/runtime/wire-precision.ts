@@ -94,6 +94,17 @@ export function packActivation(values: Float32Array, shape: readonly number[], p
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** The shape of the values a packed tensor holds: float16 travels as byte pairs, one extra axis of 2. */
+export function valueShape(tensor: WireTensor, precision: WirePrecision): number[] {
+  return precision === 'float16' ? tensor.shape.slice(0, -1) : [...tensor.shape];
+}
+
+/** `values` as they arrive after a trip over the wire at `precision` (what a receiver computes from). */
+export function quantised(values: Float32Array, shape: readonly number[], precision: WirePrecision): Float32Array {
+  const { tensor, encoding } = packActivation(values, shape, precision);
+  return unpackActivation(tensor, encoding, shape);
+}
+
 /**
  * Restores float32 values from a tensor a peer sent, checking it is what `encoding` and the
  * expected `shape` say: a wrong dtype, size or scale is the sender's fault, never a crash here.

@@ -27,8 +27,8 @@ import { memoryModelStore, type ModelStore } from './model-store.ts';
 import { yieldToEventLoop } from '../compute/index.ts';
 import { runFcSlice, runTileSliceStepwise, type Band } from './local-executor.ts';
 import { RuntimeError } from './errors.ts';
-import { HaloMailbox, runResidentStrip, type ResidentProgram } from './resident.ts';
-import { packActivation, unpackActivation, type WireEncoding } from './wire-precision.ts';
+import { HaloMailbox, letterBytes, runResidentStrip, type HaloLetter, type ResidentProgram } from './resident.ts';
+import { packActivation, unpackActivation, valueShape, type PackedActivation } from './wire-precision.ts';
 import {
   RuntimeMethod,
   tileSliceMisfit,
@@ -199,8 +199,8 @@ function parse<S extends v.GenericSchema>(schema: S, meta: unknown, what: string
 export class WorkerExecutor {
   readonly stats: WorkerStats = { tasks: 0, rows: 0, halosToPeers: 0, halosFromPeers: 0 };
   /** Halos that arrived for resident runs, and the ones computed for the owner to pull. */
-  private readonly mailbox = new HaloMailbox();
-  private readonly outbox = new HaloMailbox();
+  private readonly mailbox = new HaloMailbox<HaloLetter>(letterBytes);
+  private readonly outbox = new HaloMailbox<{ rows: HaloLetter['rows']; packed: PackedActivation }>((halo) => halo.packed.tensor.data.byteLength);
   private readonly neighbours: NeighbourPorts | null;
   private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly fcSlices = new Map<string, InstalledFc>();
@@ -407,7 +407,7 @@ export class WorkerExecutor {
         send: async (to, layer, haloRows, band) => {
           const packed = packActivation((await band.data()) as Float32Array, band.shape, wire);
           if (to === 0) {
-            this.outbox.put({ runId, layer, from: 0, sender: '' }, { sender: '', rows: haloRows, values: new Float32Array(0), shape: [...band.shape], packed });
+            this.outbox.put({ runId, layer, from: 0, sender: '' }, { rows: haloRows, packed });
             return;
           }
           try {
@@ -454,7 +454,7 @@ export class WorkerExecutor {
   private halo(request: IncomingMessage, from: string | undefined): Reply {
     const { runId, layer, from: device, rows, encoding } = parse(haloSchema, request.meta, 'runtime.resident.halo');
     const tensor = request.tensors[0];
-    const shape = encoding.precision === 'float16' ? tensor?.shape.slice(0, -1) : tensor?.shape;
+    const shape = tensor && valueShape(tensor, encoding.precision);
     if (!tensor || shape?.length !== 3 || shape[0] !== rows.end - rows.start + 1) throw new RuntimeError('ERR_RUNTIME_REQUEST', 'runtime.resident.halo: the rows do not match their range');
     const values = unpackActivation(tensor, encoding, shape);
     if (!this.mailbox.put({ runId, layer, from: device, sender: from ?? '' }, { sender: from ?? '', rows, values, shape: shape as [number, number, number] })) {
@@ -466,9 +466,8 @@ export class WorkerExecutor {
   /** The owner collects rows this worker computed for it, once they exist. */
   private async haloPull(request: IncomingMessage): Promise<Reply> {
     const { runId, layer } = parse(haloPullSchema, request.meta, 'runtime.resident.pull');
-    const letter = await this.outbox.take({ runId, layer, from: 0, sender: '' });
-    const packed = letter.packed as { tensor: WireTensor; encoding: WireEncoding };
-    return { meta: { rows: letter.rows, encoding: packed.encoding }, tensors: [packed.tensor] };
+    const { rows, packed } = await this.outbox.take({ runId, layer, from: 0, sender: '' });
+    return { meta: { rows, encoding: packed.encoding }, tensors: [packed.tensor] };
   }
 
   private residentCancel(request: IncomingMessage): Reply {
