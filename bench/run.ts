@@ -56,7 +56,7 @@ interface Config {
    * resident strips next to the owner alone and BODP per layer (`images` each, BODP one), then
    * `batchImages` images through `classifyMany` at each of `inFlight`. null: skipped.
    */
-  wall: { model: string; inputShape: [number, number, number]; images: number; batchImages: number; inFlight: number[] } | null;
+  wall: { model: string; images: number; batchImages: number; inFlight: number[] } | null;
 }
 
 const FULL: Config = {
@@ -78,7 +78,7 @@ const FULL: Config = {
   loopIterations: 60_000_000,
   tolerance: 1e-4,
   fullSize: { model: 'vgg16-full', images: 3, schemes: ['fused', 'auto'], onceSchemes: ['bodp', 'grid'] },
-  wall: { model: 'vgg16-full', inputShape: [224, 224, 3], images: 3, batchImages: 20, inFlight: [1, 2] },
+  wall: { model: 'vgg16-full', images: 3, batchImages: 20, inFlight: [1, 2] },
 };
 
 const QUICK: Config = {
@@ -299,8 +299,8 @@ async function measure(config: Config, sandbox: Sandbox, results: BenchResults, 
    * worker↔worker) float32 / float16, and the planner's own choice with wire 'auto' (peer links
    * allowed, checks being off). Compact wires are held to a bound relative to the owner-alone
    * answer (2% of its largest |logit| for float16, 10% for 8-bit) and must keep the top-1. Then
-   * throughput: `batchImages` images through `classifyMany` with 1, 2, 3… in flight, on the
-   * fastest configuration.
+   * throughput: `batchImages` images through `classifyMany`, pipelined at each of `inFlight` on the
+   * fastest configuration, and spread (each device taking whole images).
    */
   async function transferWall(room: Room, warmed: boolean): Promise<void> {
     const wall = config.wall;
