@@ -17,7 +17,7 @@ export type { LayerUnit } from './units.ts';
 export { fullRect, sliceBlock, sliceCost } from './spatialSlices.ts';
 export type { InputCut, NodeSlice, SliceCost, TileAssignment, TileSlice } from './spatialSlices.ts';
 export { gridTiling, squarestGrid, stripTiling } from './tilings.ts';
-export { isResidentChain, residentActivationBytes, residentDevices, residentRun, residentSplitFits, residentTasks } from './resident.ts';
+export { isResidentChain, residentLayerSlice, residentActivationBytes, residentDevices, residentRun, residentSplitFits, residentTasks } from './resident.ts';
 export type { SplitAxis } from './tilings.ts';
 
 // Plans

@@ -4,11 +4,21 @@ import { partitionAssert } from './errors.ts';
 import type { Range } from './geometry.ts';
 import { rangeLength, rectArea } from './geometry.ts';
 import type { HaloTransfer, ResidentLayer, ResidentSlice, ResidentStep, WirePrecision } from './plan.ts';
-import { sliceBlock } from './spatialSlices.ts';
+import { sliceBlock, type NodeSlice, type TileSlice } from './spatialSlices.ts';
 import { stripTiling } from './tilings.ts';
 import { isClosedSpatialBlock } from './units.ts';
 import type { ResidentTasks } from './cost.ts';
 import { wireBytes } from './cost.ts';
+
+/**
+ * One layer of a resident run as a tile slice of its own (its node alone, reading the rows its cut
+ * names of the producer): what a device runs, and what a worker checks it was asked for.
+ */
+export function residentLayerSlice(device: number, node: NodeSlice): TileSlice {
+  const cut = node.inputs[0];
+  partitionAssert(cut !== undefined && node.inputs.length === 1, 'ERR_PARTITION_BLOCK', () => `residentLayerSlice: node ${node.nodeId} is not a single-input layer`);
+  return { device, tile: node.out, inputs: [{ nodeId: cut.producerId, rect: cut.rect }], nodes: [node] };
+}
 
 /**
  * True when `nodeIds` can be a resident run: a closed block of spatially local layers (see

@@ -3,7 +3,7 @@
  * the owner does: the reference that every distributed run is checked against, and the kernels
  * (`runTileSlice`) a worker runs on its share.
  */
-import type { FcWorkerSlice, PlanStep, TileSlice } from '../partition/index.ts';
+import { residentLayerSlice, type FcWorkerSlice, type PlanStep, type TileSlice } from '../partition/index.ts';
 import {
   ModelError,
   applyNode,
@@ -250,8 +250,7 @@ export function executePlan(
         // Layer by layer, as the strips compute it: each device's rows from the whole previous map.
         for (const layer of step.layers) {
           const tiles = layer.slices.map(({ device, node }) => {
-            const cut = node.inputs[0] as TileSlice['nodes'][number]['inputs'][number];
-            const slice: TileSlice = { device, tile: node.out, inputs: [{ nodeId: cut.producerId, rect: cut.rect }], nodes: [node] };
+            const slice = residentLayerSlice(device, node);
             return { slice, output: runTileSlice(tf, graph, weights, slice, full) };
           });
           values.set(layer.nodeId, mergeTiles(tf, nodeAt(graph, layer.nodeId).outputShape, tiles));

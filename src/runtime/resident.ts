@@ -4,7 +4,7 @@
  * with them. The same routine runs a strip on a worker and on the owner; only how halos travel
  * differs (`HaloIo`).
  */
-import type { HaloTransfer, NodeSlice, Range, ResidentStep, TileSlice } from '../partition/index.ts';
+import { residentLayerSlice, type HaloTransfer, type NodeSlice, type Range, type ResidentStep, type TileSlice } from '../partition/index.ts';
 import type { ModelGraph, ModelWeights, Tensor3D, TfModule } from '../model/index.ts';
 import { RuntimeError } from './errors.ts';
 import { runTileSliceStepwise, type Band } from './local-executor.ts';
@@ -89,7 +89,7 @@ export async function runResidentStrip(
       stats.haloWaitMs += now() - waitStart;
       let out: Tensor3D;
       try {
-        const slice: TileSlice = { device: program.device, tile: layer.node.out, inputs: [{ nodeId: cut.producerId, rect: cut.rect }], nodes: [layer.node] };
+        const slice = residentLayerSlice(program.device, layer.node);
         // Bands are held full width; a strided 'valid' window may read fewer columns, cut from column 0.
         const bands = new Map<number, Band>([[cut.producerId, { tensor: band, row: cut.rect.rows.start, col: 0 }]]);
         out = await runTileSliceStepwise(tf, graph, weights, slice, bands, pause);

@@ -23,6 +23,7 @@ import {
   type ModelWeights,
   type TfModule,
 } from '../model/index.ts';
+import { residentLayerSlice } from '../partition/index.ts';
 import { memoryModelStore, type ModelStore } from './model-store.ts';
 import { yieldToEventLoop } from '../compute/index.ts';
 import { runFcSlice, runTileSliceStepwise, type Band } from './local-executor.ts';
@@ -560,7 +561,7 @@ export function residentMisfit(graph: ModelGraph, program: ResidentProgram): str
     const inShape = graph.nodes[producer]?.outputShape;
     if (outShape?.length !== 3 || inShape?.length !== 3) return `node ${layer.node.nodeId} is not a feature map`;
     if (layer.node.out.cols.start !== 0 || layer.node.out.cols.end !== (outShape[1] as number) - 1) return `layer ${k} is not full width`;
-    const misfit = tileSliceMisfit(graph, { device: program.device, tile: layer.node.out, inputs: [{ nodeId: producer, rect: cut.rect }], nodes: [layer.node] });
+    const misfit = tileSliceMisfit(graph, residentLayerSlice(program.device, layer.node));
     if (misfit) return `layer ${k}: ${misfit}`;
     if (k === 0 && (cut.rect.rows.start !== rows.start || cut.rect.rows.end !== rows.end || program.input.rect.cols.start !== 0 || program.input.rect.cols.end !== (inShape[1] as number) - 1)) return 'the input band is not the full-width rows the first layer reads';
     if (k === 0 && layer.halosIn.length > 0) return 'the first layer takes no halos';
