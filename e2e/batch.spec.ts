@@ -5,7 +5,7 @@
  * image's top-1 and its throughput; the file that is not an image is named and skipped.
  */
 import type { Page } from '@playwright/test';
-import { expect, openRoom, test } from './fixtures.ts';
+import { classifyOn, expect, openRoom, test } from './fixtures.ts';
 import { fashionSamples, photoOf, sampleValues } from './images.ts';
 
 interface Top {
@@ -23,11 +23,10 @@ interface BatchSummary {
 }
 type Outcome = { ok: true; top: Top[]; logits: number[]; devices: string[] } | { ok: false; error: string } | null;
 interface Api {
-  classify(request: unknown): Promise<{ top: Top[] }>;
   classifyMany(request: unknown): Promise<{ summary: BatchSummary; results: Outcome[] }>;
 }
 
-const classify = (owner: Page, request: unknown) => owner.evaluate((r) => (window as unknown as { modnn: Api }).modnn.classify(r), request);
+const classify = (owner: Page, request: Record<string, unknown>) => classifyOn<{ top: Top[] }>(owner, request);
 const classifyMany = (owner: Page, request: unknown) => owner.evaluate((r) => (window as unknown as { modnn: Api }).modnn.classifyMany(r), request);
 
 test('a batch with images in flight: every image gets its owner-alone answer, through the page API and the multi-file input', async ({ newDevice, baseUrl }) => {

@@ -114,3 +114,11 @@ export async function holdFirstTask(workers: readonly Page[], method: string): P
   }
   return { arrived };
 }
+
+/**
+ * The owner page's `window.modnn.classify(request)` (src/ui/model-runner.ts), from a test.
+ * `T`: the fields of its summary the test reads.
+ */
+export function classifyOn<T>(owner: Page, request: Record<string, unknown>): Promise<T> {
+  return owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<unknown> } }).modnn.classify(r), request) as Promise<T>;
+}

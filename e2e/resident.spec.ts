@@ -4,7 +4,7 @@
  * join key), compact activations on the wire, and a worker lost in the middle of a resident run.
  */
 import type { Page } from '@playwright/test';
-import { expect, holdFirstTask, openRoom, test } from './fixtures.ts';
+import { classifyOn, expect, holdFirstTask, openRoom, test } from './fixtures.ts';
 import { maxAbsDiff } from './images.ts';
 
 interface Summary {
@@ -17,8 +17,7 @@ interface Summary {
 }
 
 type Request = { model: string; scheme: string; seed?: number; wire?: string; verify?: false; split?: 'equal' };
-const classify = (owner: Page, request: Request): Promise<Summary> =>
-  owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<Summary> } }).modnn.classify(r), request);
+const classify = (owner: Page, request: Request): Promise<Summary> => classifyOn<Summary>(owner, request);
 
 interface WorkerLinks {
   neighbours: number;

@@ -3,7 +3,7 @@
  * (the backend each page measures fastest: WASM here). Distributed answers equal the owner's own.
  */
 import type { Page } from '@playwright/test';
-import { expect, holdFirstTask, openRoom, test } from './fixtures.ts';
+import { classifyOn, expect, holdFirstTask, openRoom, test } from './fixtures.ts';
 import { maxAbsDiff } from './images.ts';
 
 interface Summary {
@@ -16,8 +16,7 @@ interface Summary {
 }
 
 type Request = { model: string; scheme: string; seed?: number };
-const classify = (owner: Page, request: Request): Promise<Summary> =>
-  owner.evaluate((r) => (window as unknown as { modnn: { classify(r: unknown): Promise<Summary> } }).modnn.classify(r), request);
+const classify = (owner: Page, request: Request): Promise<Summary> => classifyOn<Summary>(owner, request);
 
 
 // Same backend (WASM) on every page, so only the order of float additions differs.
