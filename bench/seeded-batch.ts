@@ -4,13 +4,13 @@
  * can be checked against the owner alone on that image, and megabytes of numbers stay out of the
  * bench ↔ browser protocol.
  */
-import type { BatchRequest, ClassifySummary } from '../src/ui/model-runner.ts';
+import type { BatchRequest, BatchValuesOutcome } from '../src/ui/model-runner.ts';
 import type { BatchSummary } from '../src/runtime/index.ts';
 
 /** A batch as the benchmark asks for it: seeds instead of images. */
 export type SeededBatchRequest = Omit<BatchRequest, 'images' | 'onImage' | 'signal'> & { seeds: number[] };
 
-export type SeededBatchImage = { ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null;
+export type SeededBatchImage = BatchValuesOutcome;
 
 export interface SeededBatchResult {
   summary: BatchSummary;

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { preprocessImage, profileCompute, type BackendChoice, type RgbaImage } from '../compute/index.ts';
 import type { OwnerMesh } from '../mesh/index.ts';
 import { contentHash, keptWeightTensorCount, packModel, packRunnable, type ModelArtifactsLike } from '../model/index.ts';
-import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type BatchSummary, type Classification, type ClassifyOptions, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
+import { Classifier, fetchServedModel, loadPackage, resolveZooModel, type BatchSummary, type Classification, type ClassifyManyOptions, type ClassifyOptions, type LoadedModel, type ModelSpec, type Scheme } from '../runtime/index.ts';
 import { BUILT_IN_MODELS, DEFAULT_MODEL, type InputHandling } from './models.ts';
 
 export interface ClassifyRequest {
@@ -45,12 +45,15 @@ export type BatchImage = ArrayLike<number> | (() => Promise<ArrayLike<number>> |
 /** One image's outcome in a batch, as plain data. */
 export type BatchOutcome = { ok: true; summary: ClassifySummary } | { ok: false; error: string };
 
+/** One image's outcome as the page API's batch returns it (null: never started, the batch was cancelled). */
+export type BatchValuesOutcome = { ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null;
+
 export interface BatchRequest extends Omit<ClassifyRequest, 'seed' | 'values' | 'compareAlone'> {
   images: readonly BatchImage[];
   /** Images being classified at once (default the classifier's, 2). */
   inFlight?: number;
   /** 'pipeline' (default): each image split over the mesh; 'spread': each device takes whole images. */
-  mode?: 'pipeline' | 'spread';
+  mode?: ClassifyManyOptions['mode'];
   /** Each image as it finishes, in the order they finish. */
   onImage?: (index: number, outcome: BatchOutcome) => void;
   signal?: AbortSignal;
@@ -346,7 +349,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
    * The page API's batch: plain data in and out (tests and benchmarks call it through
    * `page.evaluate`). Images are model inputs, as `classify`'s `values`.
    */
-  async function classifyManyValues(request: Omit<BatchRequest, 'images' | 'onImage' | 'signal'> & ({ images: number[][] } | { seeds: number[] })): Promise<{ summary: BatchSummary; results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] }> {
+  async function classifyManyValues(request: Omit<BatchRequest, 'images' | 'onImage' | 'signal'> & ({ images: number[][] } | { seeds: number[] })): Promise<{ summary: BatchSummary; results: BatchValuesOutcome[] }> {
     // Seeds: the same random test images `classify({ seed })` draws, made here when their turn comes.
     const images: readonly BatchImage[] = 'seeds' in request
       ? await (async () => {
@@ -354,7 +357,7 @@ export function createModelRunner(mesh: OwnerMesh, backend: Promise<BackendChoic
         return request.seeds.map((seed) => () => tf.tidy(() => tf.randomUniform<tf.Rank.R3>(shape, 0, 1, 'float32', seed).dataSync() as Float32Array));
       })()
       : request.images;
-    const results: ({ ok: true; top: ClassifySummary['top']; logits: number[]; totalMs: number; devices: string[]; steps: string } | { ok: false; error: string } | null)[] = images.map(() => null);
+    const results: BatchValuesOutcome[] = images.map(() => null);
     const summary = await classifyMany({
       ...request,
       images,
