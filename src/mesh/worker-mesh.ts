@@ -84,7 +84,8 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
       iceServers: () => this.iceServers,
       createTransport: (transportOptions) => this.options.createTransport(transportOptions),
       sendSignal: (to, data) => this.signaling?.sendSignal(to, data),
-      answer: (request, from) => this.answerNeighbour(request, from),
+      // Its session has checked the neighbour's proof before a request comes through.
+      answer: (request, from) => this.dispatch(request, from, false),
       onEvent: (event) => this.emit('neighbour', event),
       local: this.options.local,
       link: this.options.link,
@@ -270,11 +271,6 @@ export class WorkerMesh extends Emitter<WorkerEvents> {
     // overtake the check of its proof: it waits for it).
     if (!(await this.session?.whenReady())) throw Object.assign(new Error('the owner has not proved the join key on this connection'), { code: 'ERR_PROTOCOL' });
     return this.dispatch(request, ownerId, true);
-  }
-
-  /** Its session has checked the neighbour's proof before this is called. */
-  private answerNeighbour(request: IncomingMessage, from: string): Promise<Reply> {
-    return this.dispatch(request, from, false);
   }
 
   private async dispatch(request: IncomingMessage, from: string, fromOwner: boolean): Promise<Reply> {
